@@ -1,0 +1,69 @@
+# Makefile — builds the hearth CLI (build/hearth), the C tests, and a sanitizer build of the tests.
+#
+#   make              build/hearth
+#   make test         everything the README's test command runs (see tests/run_all.sh)
+#   make check        C tests, optimized build
+#   make check-asan   C tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+#
+# Fragments in mk/*.mk add sources and rules for parts with their own needs (SIMD flags,
+# embedded WGSL, wasm, fuzzing).
+
+CC := gcc
+BUILD ?= build
+OPT ?= -O2
+SAN ?=
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+               -Iinclude -Isrc -I$(BUILD)/gen -g -fno-strict-aliasing
+CFLAGS := $(CFLAGS_BASE) $(OPT) $(SAN)
+LDLIBS := -lm -lpthread -ldl
+LDFLAGS := $(SAN)
+
+LIB_SRC := $(wildcard src/*.c src/cpu/*.c src/gpu/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+GEN_SRC :=
+
+-include mk/*.mk
+
+LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC) $(GEN_SRC))
+CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
+SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SUPPORT))
+TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+.PHONY: all test check check-asan tests clean
+all: $(BUILD)/hearth
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CFLAGS_EXTRA) -MMD -MP -c $< -o $@
+
+$(BUILD)/libhearth.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/hearth: $(CLI_OBJ) $(BUILD)/libhearth.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libhearth.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(SUPPORT_OBJ) $(BUILD)/libhearth.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libhearth.a $(LDFLAGS) $(LDLIBS)
+
+tests: $(TEST_BIN) $(BUILD)/hearth
+
+check: tests
+	tests/run_c_tests.sh $(BUILD)
+
+check-asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  tests/run_c_tests.sh build-asan
+
+test:
+	tests/run_all.sh
+
+clean:
+	rm -rf build build-asan build-*
+
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

@@ -1,0 +1,166 @@
+/* hearth.h — public C API of Hearth: load a GGUF model and run it on the CPU or a GPU.
+ *
+ * Usage (native; error handling shortened):
+ *
+ *   hearth_error err;
+ *   hearth_source src;
+ *   if (hearth_source_open_file(&src, "model.gguf", &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+ *   hearth_model *model;
+ *   hearth_model_params mp = hearth_model_default_params();
+ *   if (hearth_model_load(&model, &src, &mp, &err)) { ... }        // takes ownership of src
+ *   hearth_session *s;
+ *   hearth_session_params sp = hearth_session_default_params();
+ *   if (hearth_session_new(&s, model, &sp, &err)) { ... }
+ *   int32_t ids[] = {1, 450, 4996};
+ *   if (hearth_session_eval(s, ids, 3)) puts(hearth_session_errmsg(s));
+ *   const float *logits = hearth_session_logits(s);                   // n_vocab floats
+ *   hearth_session_free(s);
+ *   hearth_model_free(model);
+ *
+ * Conventions: every fallible function returns a hearth_status (0 = HEARTH_OK) and leaves a
+ * message saying what and where, either in a hearth_error the caller passes or on the handle
+ * (hearth_session_errmsg). Free functions accept NULL. Nothing here exits or aborts because of
+ * file contents, user input or device state.
+ */
+#ifndef HEARTH_H
+#define HEARTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hearth_status {
+    HEARTH_OK = 0,
+    HEARTH_ERR_ARG = 1,          /* invalid argument from the caller */
+    HEARTH_ERR_NOMEM = 2,        /* an allocation failed */
+    HEARTH_ERR_IO = 3,           /* the byte source could not deliver bytes */
+    HEARTH_ERR_FORMAT = 4,       /* malformed input (GGUF file, UTF-8, JSON, template) */
+    HEARTH_ERR_UNSUPPORTED = 5,  /* well-formed but not supported (architecture, tensor type) */
+    HEARTH_ERR_RANGE = 6,        /* a size limit: context full, prompt too long */
+    HEARTH_ERR_AGAIN = 7,        /* not ready yet: bytes not yet delivered, GPU work pending */
+    HEARTH_ERR_GPU = 8,          /* GPU error (validation, out of memory) */
+    HEARTH_ERR_DEVICE_LOST = 9,  /* the GPU device was lost; recreate the engine */
+    HEARTH_ERR_CANCELLED = 10,   /* stopped by the caller */
+    HEARTH_ERR_INTERNAL = 11     /* a bug: an internal invariant did not hold */
+} hearth_status;
+
+/* Name of a status code ("HEARTH_ERR_FORMAT"). */
+const char *hearth_status_name(int status);
+
+typedef struct hearth_error {
+    int status;
+    char msg[512];
+} hearth_error;
+
+/* ---- allocation hook (process-wide; set before any other call) ---------------------------- */
+
+typedef struct hearth_allocator {
+    void *(*malloc_fn)(void *ctx, size_t size);
+    void *(*realloc_fn)(void *ctx, void *ptr, size_t size);
+    void (*free_fn)(void *ctx, void *ptr);
+    void *ctx;
+} hearth_allocator;
+
+/* Installs an allocator (NULL restores malloc/realloc/free). Not thread-safe: call it before
+ * any other Hearth function, or while no other Hearth call runs. */
+void hearth_set_allocator(const hearth_allocator *a);
+
+/* ---- byte sources --------------------------------------------------------------------------- */
+
+/* Random-access bytes of a GGUF file: a memory buffer, a file, or chunks that a browser delivers
+ * as they download. The core never assumes the whole file is in memory. */
+typedef struct hearth_source {
+    void *ctx;
+    uint64_t size; /* total size in bytes */
+    /* Copies len bytes at offset into dst. Returns HEARTH_OK, HEARTH_ERR_AGAIN when the bytes
+     * have not arrived yet (streaming), or HEARTH_ERR_IO. Never called with offset+len > size. */
+    int (*read)(void *ctx, uint64_t offset, void *dst, size_t len);
+    /* Optional (NULL): a pointer to bytes [offset, offset+len) that stays valid until close;
+     * lets the CPU backend use weights in place (memory buffer, mmap). May return NULL. */
+    const void *(*map)(void *ctx, uint64_t offset, uint64_t len);
+    void (*close)(void *ctx); /* optional */
+} hearth_source;
+
+/* A source over caller-owned memory (not copied; must outlive the source). */
+void hearth_source_from_memory(hearth_source *out, const void *data, size_t size);
+/* A source over a file (native builds): memory-mapped where possible, pread otherwise. */
+int hearth_source_open_file(hearth_source *out, const char *path, hearth_error *err);
+void hearth_source_close(hearth_source *src);
+
+/* ---- models --------------------------------------------------------------------------------- */
+
+typedef struct hearth_model hearth_model;
+
+typedef enum hearth_backend {
+    HEARTH_BACKEND_CPU = 0,
+    HEARTH_BACKEND_WEBGPU = 1
+} hearth_backend;
+
+typedef struct hearth_model_params {
+    int backend;     /* hearth_backend */
+    int n_threads;   /* CPU threads; 0 = all available cores */
+} hearth_model_params;
+
+hearth_model_params hearth_model_default_params(void);
+
+/* Parses the GGUF header, checks the architecture and every tensor, and makes the weights usable
+ * by the backend. On success the model owns *src (closed by hearth_model_free); on failure src is
+ * left to the caller. */
+int hearth_model_load(hearth_model **out, hearth_source *src, const hearth_model_params *p,
+                      hearth_error *err);
+void hearth_model_free(hearth_model *m);
+
+typedef struct hearth_model_info {
+    const char *arch;       /* "llama", "qwen2", "qwen3" */
+    const char *name;       /* general.name or "" */
+    int n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx_train;
+    float rope_theta, rms_eps;
+    uint64_t n_params;
+    uint64_t weight_bytes;  /* bytes of tensor data */
+    int file_type;          /* general.file_type, -1 if absent */
+} hearth_model_info;
+
+void hearth_model_get_info(const hearth_model *m, hearth_model_info *out);
+
+/* ---- sessions (a conversation with its KV cache) -------------------------------------------- */
+
+typedef struct hearth_session hearth_session;
+
+typedef enum hearth_kv_type { HEARTH_KV_F32 = 0, HEARTH_KV_F16 = 1 } hearth_kv_type;
+
+typedef struct hearth_session_params {
+    int n_ctx;      /* context length in tokens; 0 = min(model's training context, 4096) */
+    int n_batch;    /* prompt tokens evaluated per forward pass; 0 = 512 */
+    int kv_type;    /* hearth_kv_type; default F16 */
+    int all_logits; /* keep logits of every evaluated position (conformance); default 0 */
+} hearth_session_params;
+
+hearth_session_params hearth_session_default_params(void);
+
+int hearth_session_new(hearth_session **out, hearth_model *m, const hearth_session_params *p,
+                       hearth_error *err);
+void hearth_session_free(hearth_session *s);
+const char *hearth_session_errmsg(const hearth_session *s);
+
+/* Appends tokens to the session and evaluates them (batched). */
+int hearth_session_eval(hearth_session *s, const int32_t *ids, int n);
+/* Makes the session hold exactly ids[0..n): keeps the longest common prefix with what is in the
+ * KV cache and evaluates only the rest (multi-turn chat does not re-process the history).
+ * *n_reused (may be NULL) receives the number of tokens kept. n must be > 0. */
+int hearth_session_set_tokens(hearth_session *s, const int32_t *ids, int n, int *n_reused);
+/* Drops everything after the first n tokens. */
+int hearth_session_truncate(hearth_session *s, int n);
+int hearth_session_n_tokens(const hearth_session *s);
+int hearth_session_n_ctx(const hearth_session *s);
+/* Logits (n_vocab floats) after the last evaluated token. With all_logits, row i of
+ * hearth_session_all_logits holds the logits after the i-th token of the last eval call. */
+const float *hearth_session_logits(const hearth_session *s);
+const float *hearth_session_all_logits(const hearth_session *s, int *n_rows);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
