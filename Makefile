@@ -31,7 +31,7 @@ CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SUPPORT))
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all test check check-asan tests clean
+.PHONY: all test check check-asan check-extra tests clean
 all: $(BUILD)/hearth
 
 $(BUILD)/obj/%.o: %.c
@@ -62,6 +62,10 @@ check-asan:
 
 test:
 	tests/run_all.sh
+
+# Suites contributed by mk/*.mk fragments add recipes to this double-colon rule.
+check-extra::
+	@true
 
 clean:
 	rm -rf build build-asan build-*
