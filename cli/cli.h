@@ -35,4 +35,21 @@ int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf
 /* Reads a whole file (NUL-terminated). Returns NULL and prints an error on failure. */
 char *cli_read_file(const char *cmd, const char *path, size_t *len);
 
+/* Model and session options shared by run, chat, logits and bench. */
+typedef struct cli_model_opts {
+    int threads, n_ctx, n_batch, backend, kv_type;
+} cli_model_opts;
+
+/* If argv[*i] is a model option, consumes it (and its value) and returns 1; 0 if not one of
+ * them; -1 after printing an error. */
+int cli_model_opt(const char *cmd, int argc, char **argv, int *i, cli_model_opts *o);
+extern const char *cli_model_opts_help;
+/* Loads a model file; prints the error and returns 1 on failure. */
+int cli_load_model(const char *cmd, const char *path, const cli_model_opts *o, hearth_model **out);
+int cli_new_session(const char *cmd, hearth_model *m, const cli_model_opts *o, int all_logits, hearth_session **out);
+/* Sampling options (--temp, --top-k, ...), like cli_model_opt. */
+int cli_sampler_opt(int argc, char **argv, int *i, hearth_sampler_params *sp);
+extern const char *cli_sampler_opts_help;
+hearth_sampler_params cli_default_sampling(void);
+
 #endif

@@ -160,6 +160,78 @@ int hearth_session_n_ctx(const hearth_session *s);
 const float *hearth_session_logits(const hearth_session *s);
 const float *hearth_session_all_logits(const hearth_session *s, int *n_rows);
 
+/* ---- sampling ------------------------------------------------------------------------------- */
+
+/* Logits -> token. Order of operations: logit bias, penalties, then (unless greedy) temperature,
+ * softmax, top-k, top-p, min-p, and a draw from what remains with the sampler's own RNG
+ * (xorshift64*, seeded by `seed`: the same seed gives the same tokens). With temperature and
+ * top_p only, the arithmetic is that of llama2.c's run.c, so its sampled outputs are reproduced. */
+typedef struct hearth_sampler_params {
+    float temperature;       /* <= 0: greedy (argmax, ties -> lowest id) */
+    int top_k;               /* <= 0: off */
+    float top_p;             /* >= 1: off */
+    float min_p;             /* <= 0: off; keep p >= min_p * p_max */
+    float repeat_penalty;    /* 1: off; a logit l of a recent token becomes l / r if l > 0 else l * r */
+    int repeat_last_n;       /* how many recent tokens the penalties look at (default 64) */
+    float frequency_penalty; /* 0: off; l -= count * frequency_penalty */
+    float presence_penalty;  /* 0: off; l -= presence_penalty if count > 0 */
+    uint64_t seed;
+    int n_logit_bias;        /* l[ids[i]] += bias[i]; copied by hearth_sampler_new */
+    const int32_t *logit_bias_ids;
+    const float *logit_bias;
+} hearth_sampler_params;
+
+typedef struct hearth_sampler hearth_sampler;
+
+hearth_sampler_params hearth_sampler_default_params(void); /* greedy, no penalties, seed 0 */
+int hearth_sampler_new(hearth_sampler **out, const hearth_sampler_params *p, int n_vocab, hearth_error *err);
+void hearth_sampler_free(hearth_sampler *s);
+/* Samples from n_vocab logits (not modified). recent: the last tokens of the context (for the
+ * penalties; the last repeat_last_n are used). Never allocates. */
+int32_t hearth_sampler_sample(hearth_sampler *s, const float *logits, const int32_t *recent, int n_recent);
+
+/* ---- generation ----------------------------------------------------------------------------- */
+
+typedef enum hearth_stop_reason {
+    HEARTH_STOP_NONE = 0,
+    HEARTH_STOP_EOG = 1,          /* the model produced an end-of-generation token */
+    HEARTH_STOP_MAX_TOKENS = 2,   /* max_tokens reached */
+    HEARTH_STOP_STRING = 3,       /* a stop string appeared (it is not passed to the callback) */
+    HEARTH_STOP_CALLBACK = 4,     /* the callback asked to stop */
+    HEARTH_STOP_CONTEXT_FULL = 5  /* the context has no room for another token */
+} hearth_stop_reason;
+
+/* Called with each generated token and the complete UTF-8 text it adds (text may be empty while
+ * a multi-byte character or a possible stop string is held back; held-back text left at the end
+ * comes in a last call with id -1). Return nonzero to stop. */
+typedef int (*hearth_token_fn)(void *user, int32_t id, const char *text, size_t len);
+
+typedef struct hearth_generate_params {
+    int max_tokens;              /* <= 0: until EOG or the context is full */
+    const char *const *stop;     /* stop strings (may be NULL) */
+    int n_stop;
+    int ignore_eog;              /* keep going after end-of-generation tokens (benchmarks) */
+} hearth_generate_params;
+
+/* Samples and evaluates tokens after what the session holds (its logits must be current, e.g.
+ * after hearth_session_set_tokens with the prompt). Returns a status; *reason says why it
+ * stopped and *n_generated how many tokens were produced (both may be NULL). */
+int hearth_generate(hearth_session *s, hearth_sampler *smp, const hearth_generate_params *gp,
+                    hearth_token_fn cb, void *user, int *n_generated, int *reason);
+
+/* ---- text ----------------------------------------------------------------------------------- */
+
+/* Tokenizes UTF-8 text with the model's tokenizer. add_special: BOS/EOS as the vocabulary says;
+ * parse_special: control-token text (e.g. "<|im_start|>") becomes control tokens — never set it
+ * for text from users or documents. Writes up to cap ids; *n_ids receives the full count
+ * (HEARTH_ERR_RANGE if it exceeds cap). */
+int hearth_tokenize(const hearth_model *m, const char *text, size_t len, int add_special, int parse_special,
+                    int32_t *ids, int cap, int *n_ids, hearth_error *err);
+/* Bytes of one token (special tokens as their text). Returns the length, or < 0 on error. */
+int hearth_token_piece(const hearth_model *m, int32_t id, char *buf, size_t cap);
+int hearth_token_is_eog(const hearth_model *m, int32_t id);
+int32_t hearth_token_bos(const hearth_model *m); /* -1 if none */
+
 #ifdef __cplusplus
 }
 #endif
