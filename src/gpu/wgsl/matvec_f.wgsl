@@ -1,0 +1,104 @@
+// matvec_f.wgsl — y = W x for one token in f32: weights dequantized with the module's wq_dq4
+// (every type: F32, F16, BF16 and the quantized ones), x optionally RMS-normalized first
+// (x * g / rms(x)). The f32 path: needs neither shader-f16 nor integer dot products.
+//
+// Bindings (group 0):
+//   0 P   uniform  Params (as matvec_q.wgsl)
+//   1 W   storage, read        array<u32>        weights, rows of P.row_u32 words (wq_* layout)
+//   2 W4  storage, read        array<vec4<u32>>  the same range as W
+//   3 X   storage, read        array<vec4<f32>>  input, N floats at P.x_off
+//   4 G   storage, read        array<vec4<f32>>  RMSNorm weight (unused unless NORM)
+//   5 B   storage, read        array<f32>        bias (unused unless BIAS)
+//   6 Y   storage, read_write  array<f32>        output
+// Work and epilogues as matvec_q.wgsl (EPI 0 store, 1 add, 2 SwiGLU).
+
+struct Params {
+    rb0: u32, row_u32: u32, n_sets: u32, set_a: u32,
+    set_b: u32, n_rows: u32, y_off: u32, x_off: u32,
+    eps: f32, gx: u32, b_off: u32, pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> W: array<u32>;
+@group(0) @binding(2) var<storage, read> W4: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> G: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> B: array<f32>;
+@group(0) @binding(6) var<storage, read_write> Y: array<f32>;
+
+override N: u32;            // row length (multiple of 4 and of WQ_BLOCK)
+override WG: u32 = 256u;
+override TU: u32 = 64u;
+override RPT: u32 = 2u;
+override NORM: bool = false;
+override BIAS: bool = false;
+override EPI: u32 = 0u;
+override RED_LEN: u32 = WG * 4u;
+
+var<workgroup> red: array<f32, RED_LEN>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+    let x0 = P.x_off >> 2u;
+    var scale = 1.0;
+    if (NORM) {
+        var ss = 0.0;
+        for (var i = tid; i < N / 4u; i += WG) {
+            let v = X[x0 + i];
+            ss += dot(v, v);
+        }
+        red[tid] = ss;
+        workgroupBarrier();
+        for (var s = WG / 2u; s > 0u; s >>= 1u) {
+            if (tid < s) { red[tid] += red[tid + s]; }
+            workgroupBarrier();
+        }
+        scale = inverseSqrt(red[0] / f32(N) + P.eps);
+        workgroupBarrier();
+    }
+
+    let lane = tid % TU;
+    let rs = (wid.x + wid.y * P.gx) * (WG / TU) + tid / TU;
+    let nb = N / WQ_BLOCK;
+    var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    var rbs = array<u32, 4>(0u, 0u, 0u, 0u);
+    var ok = array<bool, 4>(false, false, false, false);
+    if (rs < P.n_sets) {
+        for (var i = 0u; i < RPT; i++) {
+            let r = rs * P.set_a + i * P.set_b;
+            ok[i] = r < P.n_rows;
+            rbs[i] = P.rb0 + min(r, P.n_rows - 1u) * P.row_u32;
+        }
+        for (var q = lane; q < N / 4u; q += TU) {
+            var xv = X[x0 + q];
+            if (NORM) { xv = xv * G[q] * scale; }
+            for (var i = 0u; i < RPT; i++) {
+                acc[i] += dot(wq_dq4(rbs[i], nb, 4u * q), xv);
+            }
+        }
+    }
+    let base = (tid / TU) * TU * RPT;
+    for (var i = 0u; i < RPT; i++) { red[base + i * TU + lane] = acc[i]; }
+    workgroupBarrier();
+    for (var s = TU / 2u; s > 0u; s >>= 1u) {
+        if (lane < s) {
+            for (var i = 0u; i < RPT; i++) { red[base + i * TU + lane] += red[base + i * TU + lane + s]; }
+        }
+        workgroupBarrier();
+    }
+    if (lane == 0u && rs < P.n_sets) {
+        if (EPI == 2u) {
+            let g = red[base];
+            let u = red[base + TU];
+            Y[P.y_off + rs] = g / (1.0 + exp(-g)) * u;
+        } else {
+            for (var i = 0u; i < RPT; i++) {
+                if (!ok[i]) { continue; }
+                let r = rs * P.set_a + i * P.set_b;
+                var v = red[base + i * TU];
+                if (BIAS) { v += B[P.b_off + r]; }
+                if (EPI == 1u) { Y[P.y_off + r] += v; } else { Y[P.y_off + r] = v; }
+            }
+        }
+    }
+}

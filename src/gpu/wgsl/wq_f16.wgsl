@@ -1,0 +1,14 @@
+// wq_f16.wgsl — weight-format module: F16 rows read with unpack2x16float (no shader-f16).
+// Layout of a row (u32 index rb): n halves, two per word (element 2i in the low half), padded
+// to a multiple of 4 words. Needs W: array<u32>, W4: array<vec4<u32>> (same buffer).
+const WQ_BLOCK: u32 = 1u;
+const WQ_INT: bool = false;
+
+fn wq_dq4(rb: u32, nb: u32, e: u32) -> vec4<f32> {
+    let i = rb + (e >> 1u);
+    return vec4<f32>(unpack2x16float(W[i]), unpack2x16float(W[i + 1u]));
+}
+
+fn wq_dot32(rb: u32, nb: u32, u: u32, xa: vec4<u32>, xb: vec4<u32>, dx: f32, sx: f32) -> f32 {
+    return 0.0;
+}

@@ -1,0 +1,49 @@
+// wq_q4_k.wgsl — weight-format module: Q4_K (super-blocks of 256 = 8 sub-blocks of 32 with
+// 6-bit scale sc_j and min m_j: x = d sc_j q - dmin m_j; chunk c (64 elements) uses qs bytes
+// 32c..32c+31, low nibbles for sub-block 2c, high nibbles for 2c+1).
+// Layout of a row (u32 index rb, a multiple of 4): the ggml blocks unchanged (144 bytes = 36
+// words = 9 vec4 each): word 0 = d (low half) | dmin (high half), words 1..3 = scales[12],
+// words 4..35 = qs[128]. Needs W: array<u32>, W4: array<vec4<u32>> (same buffer).
+const WQ_BLOCK: u32 = 256u;
+const WQ_INT: bool = true;
+
+// (sc, m) of sub-block j from the three scale words.
+fn wq_scale_min(s: vec3<u32>, j: u32) -> vec2<f32> {
+    if (j < 4u) {
+        let sh = 8u * j;
+        return vec2<f32>(f32((s.x >> sh) & 63u), f32((s.y >> sh) & 63u));
+    }
+    let sh = 8u * (j - 4u);
+    let sc = ((s.z >> sh) & 15u) | (((s.x >> (sh + 6u)) & 3u) << 4u);
+    let m = ((s.z >> (sh + 4u)) & 15u) | (((s.y >> (sh + 6u)) & 3u) << 4u);
+    return vec2<f32>(f32(sc), f32(m));
+}
+
+fn wq_dq4(rb: u32, nb: u32, e: u32) -> vec4<f32> {
+    let o = rb + 36u * (e >> 8u);
+    let i = e & 255u;
+    let c = i >> 6u;
+    let hi = (i >> 5u) & 1u;
+    let q = (W[o + 4u + 8u * c + ((i & 31u) >> 2u)] >> (4u * hi)) & 0x0F0F0F0Fu;
+    let h = W4[o >> 2u];
+    let dm = unpack2x16float(h.x);
+    let sm = wq_scale_min(h.yzw, 2u * c + hi);
+    return vec4<f32>(unpack4xU8(q)) * (dm.x * sm.x) - dm.y * sm.y;
+}
+
+fn wq_dot32(rb: u32, nb: u32, u: u32, xa: vec4<u32>, xb: vec4<u32>, dx: f32, sx: f32) -> f32 {
+    let v = (rb >> 2u) + 9u * (u >> 3u);
+    let j = u & 7u;
+    let h = W4[v];
+    let qa = W4[v + 1u + 2u * (j >> 1u)];
+    let qb = W4[v + 2u + 2u * (j >> 1u)];
+    let sh = 4u * (j & 1u);
+    let m = 0x0F0F0F0Fu;
+    let s = dot4I8Packed((qa.x >> sh) & m, xa.x) + dot4I8Packed((qa.y >> sh) & m, xa.y) +
+            dot4I8Packed((qa.z >> sh) & m, xa.z) + dot4I8Packed((qa.w >> sh) & m, xa.w) +
+            dot4I8Packed((qb.x >> sh) & m, xb.x) + dot4I8Packed((qb.y >> sh) & m, xb.y) +
+            dot4I8Packed((qb.z >> sh) & m, xb.z) + dot4I8Packed((qb.w >> sh) & m, xb.w);
+    let dm = unpack2x16float(h.x);
+    let sm = wq_scale_min(h.yzw, j);
+    return dm.x * sm.x * dx * f32(s) - dm.y * sm.y * sx;
+}
