@@ -1,0 +1,13 @@
+/* wasm_simd128.c — WebAssembly SIMD128 kernels (placeholder until written). */
+#include "cpu_impl.h"
+
+const quant_kernels *cpu_wasm_kernels(uint32_t type) {
+    (void)type;
+    return NULL;
+}
+
+float cpu_wasm_dot_f32(const float *a, const float *b, int64_t n) {
+    float s = 0;
+    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
