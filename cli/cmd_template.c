@@ -12,6 +12,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: hearth template [MODEL.gguf] --messages FILE.json [options]\n"
+            "       hearth template --family NAME --messages FILE.json [options]\n"
             "\n"
             "Renders the conversation with the model's tokenizer.chat_template (Jinja) and prints the\n"
             "prompt exactly: the bytes the template produced, no newline added.\n"
@@ -122,7 +123,7 @@ int cmd_template(int argc, char **argv) {
         usage(stderr);
         return cli_fail("template", "--messages FILE.json is required");
     }
-    if (!model && !template_path) return cli_fail("template", "give a MODEL.gguf or --template FILE");
+    if (!model && !template_path && !o.family) return cli_fail("template", "give a MODEL.gguf, --template FILE or --family NAME");
 
     hearth_error err = {0};
     hearth_source src;
@@ -191,8 +192,10 @@ int cmd_template(int argc, char **argv) {
             }
         }
         if (chat_render_ex(tmpl, tmpl_len, list, &oo, &out, &out_len, &info, &err)) goto fail_err;
-    } else {
+    } else if (g) {
         if (chat_render_gguf_ex(g, list, &o, &out, &out_len, &info, &err)) goto fail_err;
+    } else {
+        if (chat_render_ex(NULL, 0, list, &o, &out, &out_len, &info, &err)) goto fail_err;
     }
     if (fwrite(out, 1, out_len, stdout) != out_len || fflush(stdout)) {
         cli_fail("template", "cannot write the output");

@@ -397,7 +397,10 @@ static int render(const char *tmpl, size_t tmpl_len, const json_value *messages,
         jinja_template *t = NULL;
         if ((rc = build_vars(&vars, messages, o, tk, err))) return rc;
         rc = jinja_parse(&t, tmpl, tmpl_len, &terr);
-        if (!rc) rc = jinja_render(t, json_root(vars), &o->limits, out, out_len, &terr);
+        jinja_render_opts jo = o->limits;
+        jo.has_now = o->has_now;
+        jo.now = o->now;
+        if (!rc) rc = jinja_render(t, json_root(vars), &jo, out, out_len, &terr);
         jinja_template_free(t);
         json_free(vars);
         if (!rc) {
