@@ -65,10 +65,60 @@ static const char *k_tokenize_help =
     "  --bos        add BOS/EOS as the vocabulary asks (llama_tokenize add_special)\n"
     "  --special    let the text name control tokens such as <|im_start|> (parse_special)\n"
     "  --pieces     print [{\"id\":N,\"piece\":\"...\",\"hex\":\"...\"}, ...] instead\n"
-    "  --file PATH  read the text (any bytes) from PATH instead of the argument\n";
+    "  --file PATH  read the text (any bytes) from PATH instead of the argument\n"
+    "  --hex-lines PATH  batch mode: every line of PATH is one input in hex; prints one JSON\n"
+    "               array of ids per line (the vocabulary is loaded once)\n";
+
+static int unhex(const char *s, size_t n, char *out, size_t *len) {
+    size_t k = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        int v = 0;
+        for (int j = 0; j < 2; j++) {
+            char c = s[i + j];
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            if (d < 0) return 0;
+            v = v * 16 + d;
+        }
+        out[k++] = (char)v;
+    }
+    *len = k;
+    return n % 2 == 0;
+}
+
+static void print_ids(const int32_t *ids, int n) {
+    fputc('[', stdout);
+    for (int i = 0; i < n; i++) printf(i ? ", %d" : "%d", (int)ids[i]);
+    fputs("]\n", stdout);
+}
+
+static int tokenize_hex_lines(tokenizer *t, const char *path, int bos, int special) {
+    size_t len;
+    char *all = cli_read_file("tokenize", path, &len);
+    if (!all) return 1;
+    char *bytes = malloc(len / 2 + 1);
+    int rc = bytes ? 0 : cli_fail("tokenize", "out of memory");
+    for (char *line = all; !rc && line < all + len;) {
+        char *nl = memchr(line, '\n', (size_t)(all + len - line));
+        size_t n = nl ? (size_t)(nl - line) : (size_t)(all + len - line), blen;
+        if (!unhex(line, n, bytes, &blen)) {
+            rc = cli_fail("tokenize", "%s: a line is not hex", path);
+            break;
+        }
+        hearth_error err = {0};
+        int32_t *ids = NULL;
+        int k = 0;
+        if (tokenizer_encode(t, bytes, blen, bos, special, &ids, &k, &err)) rc = cli_fail("tokenize", "%s", err.msg);
+        else print_ids(ids, k);
+        h_free(ids);
+        line = nl ? nl + 1 : all + len;
+    }
+    free(bytes);
+    free(all);
+    return rc;
+}
 
 int cmd_tokenize(int argc, char **argv) {
-    const char *model = NULL, *text = NULL, *file = NULL;
+    const char *model = NULL, *text = NULL, *file = NULL, *hex_lines = NULL;
     int bos = 0, special = 0, pieces = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
@@ -78,10 +128,18 @@ int cmd_tokenize(int argc, char **argv) {
         else if (!strcmp(argv[i], "--special")) special = 1;
         else if (!strcmp(argv[i], "--pieces")) pieces = 1;
         else if (!strcmp(argv[i], "--file") && i + 1 < argc) file = argv[++i];
+        else if (!strcmp(argv[i], "--hex-lines") && i + 1 < argc) hex_lines = argv[++i];
         else if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2]) return cli_fail("tokenize", "unknown option %s", argv[i]);
         else if (!model) model = argv[i];
         else if (!text) text = argv[i];
         else return cli_fail("tokenize", "unexpected argument '%s' (see --help)", argv[i]);
+    }
+    if (model && hex_lines && !text && !file) {
+        tokenizer *t = NULL;
+        if (open_tokenizer("tokenize", model, &t)) return 1;
+        int rc = tokenize_hex_lines(t, hex_lines, bos, special);
+        tokenizer_free(t);
+        return rc;
     }
     if (!model || (!text && !file) || (text && file)) {
         fputs(k_tokenize_help, stderr);
