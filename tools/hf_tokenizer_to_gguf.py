@@ -178,14 +178,18 @@ def load_tiktoken(path):
     b2u = bytes_to_unicode()
     enc = lambda bs: "".join(b2u[b] for b in bs)
     vocab = {enc(t): r for t, r in ranks.items()}
-    merges = []
+    merges, unreachable = [], 0
     for tok, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
         if len(tok) == 1:
             continue
         parts = _bpe_parts(ranks, tok, rank)
-        if len(parts) != 2:
-            raise SystemExit("tiktoken: token of rank %d does not split into two parts" % rank)
+        if len(parts) != 2:  # not the merge of two lower-ranked tokens: no merge makes it
+            unreachable += 1
+            continue
         merges.append(enc(parts[0]) + " " + enc(parts[1]))
+    if unreachable:
+        print("tiktoken: %d tokens are no merge of two lower-ranked tokens (no merge written for them)"
+              % unreachable, file=sys.stderr)
     return vocab, merges
 
 

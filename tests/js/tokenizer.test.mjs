@@ -148,6 +148,62 @@ for (const v of VOCABS) {
   });
 }
 
+// GPT-2 byte-level alphabet (a fact of the format): printable bytes are themselves, others 256+k.
+function byteLevelDecoder() {
+  const keep = (b) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const map = new Map();
+  let n = 0;
+  for (let b = 0; b < 256; b++) map.set(keep(b) ? String.fromCodePoint(b) : String.fromCodePoint(256 + n++), b);
+  return map;
+}
+
+test("tiktoken rank file (Llama 3's ranks only) converts to the same tokenization", { skip }, () => {
+  // Llama 3's BPE is tiktoken-style: ids are ranks. Write its vocab as a rank file, convert it
+  // (merges are reconstructed from ranks), and check llama.cpp's llama-bpe pairs again.
+  const v = VOCABS[0];
+  const json = JSON.parse(readFileSync(path.join(root, v.dir, "tokenizer.json"), "utf8"));
+  const dec = byteLevelDecoder();
+  const lines = Object.entries(json.model.vocab)
+    .sort((a, b) => a[1] - b[1])
+    .map(([tok, id]) => `${Buffer.from([...tok].map((c) => dec.get(c))).toString("base64")} ${id}`);
+  const ranks = path.join(workDir(), "llama3.tiktoken");
+  writeFileSync(ranks, lines.join("\n") + "\n");
+  const gguf = path.join(workDir(), "llama3-tiktoken.gguf");
+  execFileSync("python3", [converter, "--tiktoken", ranks, "--pre", "llama-bpe", "-o", gguf], { encoding: "utf8", stdio: "pipe" });
+  const { cases, want } = readPairs("llama-bpe");
+  const got = hearthBatch(gguf, cases.map((c) => Buffer.from(c, "utf8")), false);
+  const diffs = cases.filter((c, i) => JSON.stringify(got[i]) !== JSON.stringify(want[i]));
+  assert.deepEqual(diffs, [], `${diffs.length} of ${cases.length} llama-bpe cases differ`);
+  // and the corpus agrees with the tokenizer.json conversion (plain text, no special tokens)
+  const items = corpus().filter((it) => !it.name.startsWith("special"));
+  const a = hearthBatch(gguf, items.map((it) => it.bytes), false);
+  const b = hearthBatch(convert(v), items.map((it) => it.bytes), false);
+  assert.deepEqual(a, b);
+});
+
+test("vocab.json + merges.txt + tokenizer_config.json (Qwen) convert like tokenizer.json", { skip }, () => {
+  const v = VOCABS[1];
+  const json = JSON.parse(readFileSync(path.join(root, v.dir, "tokenizer.json"), "utf8"));
+  const dir = path.join(workDir(), "qwen-split");
+  execFileSync("mkdir", ["-p", dir]);
+  writeFileSync(path.join(dir, "vocab.json"), JSON.stringify(json.model.vocab));
+  const merges = json.model.merges.map((m) => (Array.isArray(m) ? m.join(" ") : m));
+  writeFileSync(path.join(dir, "merges.txt"), "#version: 0.2\n" + merges.join("\n") + "\n");
+  writeFileSync(path.join(dir, "tokenizer_config.json"), readFileSync(path.join(root, v.dir, "tokenizer_config.json")));
+  const gguf = path.join(workDir(), "qwen-split.gguf");
+  execFileSync("python3", [converter, dir, "--pre", "qwen2", "-o", gguf], { encoding: "utf8" });
+  const { cases, want } = readPairs("qwen2");
+  const got = hearthBatch(gguf, cases.map((c) => Buffer.from(c, "utf8")), false);
+  const diffs = cases.filter((c, i) => JSON.stringify(got[i]) !== JSON.stringify(want[i]));
+  assert.deepEqual(diffs, [], `${diffs.length} of ${cases.length} qwen2 cases differ`);
+  for (const special of [false, true]) {
+    const items = corpus();
+    const a = hearthBatch(gguf, items.map((it) => it.bytes), special);
+    const b = hearthBatch(convert(v), items.map((it) => it.bytes), special);
+    assert.deepEqual(a, b, `parse_special=${special}`);
+  }
+});
+
 test("tokenize / detokenize --help", { skip }, () => {
   assert.match(execFileSync(hearth, ["tokenize", "--help"], { encoding: "utf8" }), /usage: hearth tokenize/);
   assert.match(execFileSync(hearth, ["detokenize", "--help"], { encoding: "utf8" }), /usage: hearth detokenize/);
