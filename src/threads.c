@@ -19,7 +19,16 @@
 #define cpu_relax() ((void)0)
 #endif
 
+/* Waiting: spin with a pause (fast hand-over while the pool is busy), then yield the core (when
+ * more threads than cores compete, a spinning waiter would burn the time slice the thread it
+ * waits for needs), then (workers between runs) sleep on the condition variable. */
+#define SPIN_PAUSES 2000
 #define SPIN_BEFORE_SLEEP 200000
+
+static inline void spin_wait(int *spins) {
+    if (++*spins < SPIN_PAUSES) cpu_relax();
+    else sched_yield();
+}
 
 struct threadpool {
     int n;
@@ -52,8 +61,8 @@ static void *worker_main(void *arg) {
         int spins = 0;
         while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen &&
                !atomic_load_explicit(&p->quit, memory_order_acquire)) {
-            if (++spins < SPIN_BEFORE_SLEEP) {
-                cpu_relax();
+            if (spins < SPIN_BEFORE_SLEEP) {
+                spin_wait(&spins);
                 continue;
             }
             pthread_mutex_lock(&p->mu);
@@ -138,7 +147,8 @@ void threadpool_run(threadpool *p, threadpool_fn fn, void *ctx) {
         pthread_mutex_unlock(&p->mu);
     }
     fn(ctx, 0, p->n);
-    while (atomic_load_explicit(&p->done, memory_order_acquire) < p->n - 1) cpu_relax();
+    int spins = 0;
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < p->n - 1) spin_wait(&spins);
 }
 
 void threadpool_barrier(threadpool *p) {
@@ -148,7 +158,8 @@ void threadpool_barrier(threadpool *p) {
         atomic_store_explicit(&p->bar_count, 0, memory_order_relaxed);
         atomic_fetch_add_explicit(&p->bar_gen, 1, memory_order_acq_rel);
     } else {
-        while (atomic_load_explicit(&p->bar_gen, memory_order_acquire) == g) cpu_relax();
+        int spins = 0;
+        while (atomic_load_explicit(&p->bar_gen, memory_order_acquire) == g) spin_wait(&spins);
     }
 }
 
