@@ -399,7 +399,7 @@ static int parse_member(parser *p, jnode **obj) {
 static int parse_call(parser *p, jnode *callee, jnode **out) {
     int rc;
     for (;;) {
-        jnode *c = new_node(p, E_CALL, cur_pos(p));
+        jnode *c = new_node(p, E_CALL, callee->pos);
         if (!c) return nomem(p);
         c->a = callee;
         nvec args = {0};

@@ -761,19 +761,72 @@ static int w_newline(writer *w, int depth) {
     return rc;
 }
 
-/* Shortest representation that reads back as x (like JavaScript for integers up to 1e21). */
+void json_format_number(double x, char out[40]) {
+    if (isnan(x)) {
+        strcpy(out, "NaN");
+        return;
+    }
+    if (x == 0) {
+        strcpy(out, "0");
+        return;
+    }
+    if (isinf(x)) {
+        strcpy(out, x < 0 ? "-Infinity" : "Infinity");
+        return;
+    }
+    char *o = out;
+    if (x < 0) {
+        *o++ = '-';
+        x = -x;
+    }
+    char buf[40];
+    int prec;
+    for (prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    /* buf: d[.ddd]e[+-]XX */
+    char digits[24];
+    int k = 0;
+    const char *p = buf;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9') digits[k++] = *p;
+    while (k > 1 && digits[k - 1] == '0') k--;
+    digits[k] = 0;
+    int e = atoi(p + 1);
+    int n = e + 1;
+    if (k <= n && n <= 21) {
+        memcpy(o, digits, (size_t)k);
+        o += k;
+        for (int i = 0; i < n - k; i++) *o++ = '0';
+    } else if (0 < n && n <= 21) {
+        memcpy(o, digits, (size_t)n);
+        o += n;
+        *o++ = '.';
+        memcpy(o, digits + n, (size_t)(k - n));
+        o += k - n;
+    } else if (-6 < n && n <= 0) {
+        *o++ = '0';
+        *o++ = '.';
+        for (int i = 0; i < -n; i++) *o++ = '0';
+        memcpy(o, digits, (size_t)k);
+        o += k;
+    } else {
+        *o++ = digits[0];
+        if (k > 1) {
+            *o++ = '.';
+            memcpy(o, digits + 1, (size_t)(k - 1));
+            o += k - 1;
+        }
+        o += sprintf(o, "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
+    }
+    *o = 0;
+}
+
 static int w_number(writer *w, double x) {
     char s[40];
     if (!isfinite(x)) return w_put(w, "null", 4);
-    if (x == floor(x) && fabs(x) < 1e21) {
-        snprintf(s, sizeof s, "%.0f", x);
-        if (strcmp(s, "-0") == 0) strcpy(s, "0");
-    } else {
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(s, sizeof s, "%.*g", prec, x);
-            if (strtod(s, NULL) == x) break;
-        }
-    }
+    json_format_number(x, s);
     return w_put(w, s, strlen(s));
 }
 

@@ -102,6 +102,10 @@ int json_write(const json_value *v, int indent, char **out, size_t *out_len, hea
 int json_append_quoted(char **buf, size_t *len, size_t *cap, size_t max_len, const char *s, size_t n,
                        int ensure_ascii);
 
+/* Formats x like JavaScript's Number.prototype.toString(): the shortest digits that read back
+ * as x, "1e+21", "1e-7", "0.000001", "-0" as "0", "NaN", "Infinity". */
+void json_format_number(double x, char out[40]);
+
 /* Length of the valid UTF-8 prefix of s[0..n) (n if all valid). Overlong forms, surrogates and
  * code points above U+10FFFF are invalid. */
 size_t json_utf8_valid_prefix(const char *s, size_t n);

@@ -287,3 +287,13 @@ test("raise_exception in a template is an error naming the message", () => {
   assert.ok(!got.ok);
   assert.match(got.err, /Conversation roles must alternate user\/assistant\/user\/assistant/);
 });
+
+test("the C interpreter tests' expectations (tests/data/chat/jinja_cases.json) are @huggingface/jinja's", () => {
+  const cases = JSON.parse(fs.readFileSync(path.join(ROOT, "tests/data/chat/jinja_cases.json"), "utf8"));
+  assert.ok(cases.length >= 50);
+  for (const c of cases) {
+    const ref = reference(c.template, c.vars);
+    if (c.error !== undefined) assert.ok(!ref.ok, `${c.name}: the reference renders ${JSON.stringify(ref.out?.toString())}`);
+    else assert.equal(ref.ok && ref.out.toString("utf8"), c.expected, `${c.name}: ${ref.err ?? ""}`);
+  }
+});
