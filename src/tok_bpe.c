@@ -1,8 +1,7 @@
 /* tok_bpe.c — byte-level BPE of one pre-tokenized word, as llama.cpp's llm_tokenizer_bpe_session:
  * every byte starts as the symbol of its GPT-2 byte character; the adjacent pair with the lowest
  * merge rank (ties: leftmost) is merged until no pair has a rank. A binary heap of candidate pairs
- * plus a doubly linked list of symbols keeps this O(n log n) in the word length; stale heap
- * entries are recognised by comparing the symbols' current string ids. */
+ * plus a doubly linked list of symbols keeps this O(n log n) in the word length. */
 #include "tok_internal.h"
 
 #include <string.h>
@@ -13,44 +12,55 @@ typedef struct bsym {
     uint32_t start, len; /* raw bytes of the word */
 } bsym;
 
-typedef struct bcand {
-    uint64_t key; /* (rank << 32) | left: smaller pops first */
-    int32_t right, lsid, rsid;
-} bcand;
+/* Queue entries are just (rank << 32) | left: smaller pops first, ties leftmost as in llama.cpp.
+ * An entry is current iff its left symbol is alive and the pair (left, next) still has that rank:
+ * a rank names one merge rule, and symbols only grow, so an outdated pair never has it again. */
 
-static void heap_push(bcand *h, size_t *n, bcand c) {
-    size_t i = (*n)++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (h[parent].key <= c.key) break;
-        h[i] = h[parent];
-        i = parent;
-    }
-    h[i] = c;
-}
-
-static bcand heap_pop(bcand *h, size_t *n) {
-    bcand top = h[0], last = h[--(*n)];
-    size_t i = 0;
+/* A 4-ary min-heap: half the levels of a binary heap and siblings on one cache line, which matters
+ * for the million-entry queues of very long words. */
+static void sift_down(uint64_t *h, size_t n, size_t i) {
+    uint64_t x = h[i];
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        uint64_t mk = last.key;
-        if (l < *n && h[l].key < mk) m = l, mk = h[l].key;
-        if (r < *n && h[r].key < mk) m = r;
+        size_t c = 4 * i + 1, m = i;
+        uint64_t mk = x;
+        for (size_t k = c; k < c + 4 && k < n; k++)
+            if (h[k] < mk) m = k, mk = h[k];
         if (m == i) break;
         h[i] = h[m];
         i = m;
     }
-    if (*n) h[i] = last;
+    h[i] = x;
+}
+
+static void heap_push(uint64_t *h, size_t *n, uint64_t key) {
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 4;
+        if (h[parent] <= key) break;
+        h[i] = h[parent];
+        i = parent;
+    }
+    h[i] = key;
+}
+
+static uint64_t heap_pop(uint64_t *h, size_t *n) {
+    uint64_t top = h[0];
+    h[0] = h[--(*n)];
+    if (*n) sift_down(h, *n, 0);
     return top;
 }
 
-static void try_pair(const tokenizer *t, bsym *s, int32_t l, int32_t r, bcand *h, size_t *nh) {
-    if (l < 0 || r < 0) return;
+static int pair_key(const tokenizer *t, const bsym *s, int32_t l, int32_t r, uint64_t *key) {
+    if (l < 0 || r < 0) return 0;
     const tok_merge *m = tok_merge_find(t, s[l].sid, s[r].sid);
-    if (!m) return;
-    bcand c = {((uint64_t)(uint32_t)m->rank << 32) | (uint32_t)l, r, s[l].sid, s[r].sid};
-    heap_push(h, nh, c);
+    if (!m) return 0;
+    *key = ((uint64_t)(uint32_t)m->rank << 32) | (uint32_t)l;
+    return 1;
+}
+
+static void try_pair(const tokenizer *t, const bsym *s, int32_t l, int32_t r, uint64_t *h, size_t *nh) {
+    uint64_t key;
+    if (pair_key(t, s, l, r, &key)) heap_push(h, nh, key);
 }
 
 /* Byte-level text of raw bytes (each byte -> its GPT-2 character). */
@@ -86,11 +96,11 @@ int tok_bpe_word(const tokenizer *t, const uint8_t *w, size_t n, tok_scratch *sc
         if (id >= 0) return tok_vec_push(out, id);
     }
     size_t need_sym, need_heap;
-    if (!h_mul_size(n, sizeof(bsym), &need_sym) || !h_mul_size(3 * n, sizeof(bcand), &need_heap) ||
+    if (!h_mul_size(n, sizeof(bsym), &need_sym) || !h_mul_size(3 * n, sizeof(uint64_t), &need_heap) ||
         tok_grow(&sc->sym, &sc->sym_cap, need_sym) || tok_grow(&sc->heap, &sc->heap_cap, need_heap))
         return HEARTH_ERR_NOMEM;
     bsym *s = sc->sym;
-    bcand *h = sc->heap;
+    uint64_t *h = sc->heap;
     size_t nh = 0;
     for (size_t i = 0; i < n; i++) {
         s[i].prev = (int32_t)i - 1;
@@ -99,14 +109,16 @@ int tok_bpe_word(const tokenizer *t, const uint8_t *w, size_t n, tok_scratch *sc
         s[i].start = (uint32_t)i;
         s[i].len = 1;
     }
-    for (size_t i = 1; i < n; i++) try_pair(t, s, (int32_t)i - 1, (int32_t)i, h, &nh);
-    /* every merge adds at most two candidates: n-1 + 2(n-1) < 3n entries in the heap */
+    for (size_t i = 1; i < n; i++)
+        if (pair_key(t, s, (int32_t)i - 1, (int32_t)i, &h[nh])) nh++;
+    for (size_t i = nh / 4 + 1; i-- > 0;) if (i < nh) sift_down(h, nh, i); /* heapify: O(n) */
+    /* every merge adds at most two entries: fewer than 3n in the queue */
     while (nh > 0) {
-        bcand c = heap_pop(h, &nh);
-        int32_t l = (int32_t)(uint32_t)c.key, r = c.right;
-        if (s[l].len == 0 || s[r].len == 0 || s[l].next != r || s[l].sid != c.lsid || s[r].sid != c.rsid)
-            continue; /* stale */
-        const tok_merge *m = tok_merge_find(t, c.lsid, c.rsid);
+        uint64_t key = heap_pop(h, &nh);
+        int32_t l = (int32_t)(uint32_t)key, r = s[l].next;
+        if (s[l].len == 0 || r < 0) continue;
+        const tok_merge *m = tok_merge_find(t, s[l].sid, s[r].sid);
+        if (!m || (uint32_t)m->rank != (uint32_t)(key >> 32)) continue; /* outdated */
         s[l].sid = m->result;
         s[l].len += s[r].len;
         s[r].len = 0;
