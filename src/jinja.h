@@ -45,7 +45,7 @@ typedef struct jinja_render_opts {
 
 jinja_render_opts jinja_default_opts(void);
 
-/* Parses a template. Source up to 4 MiB; nesting of statements/expressions up to 128 levels. */
+/* Parses a template. Source up to 4 MiB; nesting of statements/expressions up to 100 levels. */
 int jinja_parse(jinja_template **out, const char *src, size_t len, hearth_error *err);
 void jinja_template_free(jinja_template *t);
 

@@ -132,6 +132,7 @@ function compare(name, template, vars, opts = {}) {
 const FAMILIES = [
   { name: "qwen2", gguf: "tiny-qwen2-q4_0.gguf" },
   { name: "qwen3", gguf: "tiny-qwen3-q8_0.gguf", thinking: true, tools: true },
+  { name: "phi3 (vocab GGUF)", gguf: "../vocab/ggml-vocab-phi-3.gguf" },
   { name: "qwen2.5", ollama: "library/qwen2.5:0.5b", vars: { eos_token: "<|im_end|>" }, tools: true },
   { name: "llama3", ollama: "library/llama3:8b", vars: { bos_token: "<|begin_of_text|>", eos_token: "<|eot_id|>" } },
   { name: "llama3.1", ollama: "library/llama3.1:8b", vars: { bos_token: "<|begin_of_text|>", eos_token: "<|eot_id|>" }, tools: true, date: true },
