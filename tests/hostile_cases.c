@@ -94,7 +94,7 @@ const char *hostile_seed(size_t i, gw_buf *out) {
         break;
     }
     default: { /* a tokenizer-like string array and scores */
-        const char *toks[6] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81" "a", "<0x0A>", "b"};
+        const char *toks[6] = {"<unk>", "<s>", "</s>", ("\xe2\x96\x81" "a"), "<0x0A>", "b"};
         gw_kv_str(&w, "general.architecture", "llama");
         gw_kv_str(&w, "tokenizer.ggml.model", "llama");
         gw_kv_arr_str(&w, "tokenizer.ggml.tokens", 6, toks);
