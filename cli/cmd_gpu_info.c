@@ -2,6 +2,7 @@
  * the limits the device gets (all of the adapter's), or why there is none. */
 #include "cli.h"
 #include "gpu/gpu.h"
+#include "gpu/gpu_model.h"
 
 #include <string.h>
 
@@ -40,6 +41,10 @@ int cmd_gpu_info(int argc, char **argv) {
             return 2;
         }
     }
+    /* A strong reference into the backend's object file: links the WebGPU backend (which
+     * engine.h declares weak) into the hearth binary. */
+    void *volatile keep = (void *)webgpu_generate;
+    (void)keep;
     hearth_error err = {0, ""};
     gpu_device *d;
     if (gpu_device_create(&d, &p, &err)) return cli_fail("gpu-info", "%s", err.msg);

@@ -8,8 +8,9 @@
  * followed by guard bytes that must stay untouched, and the values must be plausible.
  * Verified against the library: the April-2025 header lacks WGPULimits.maxImmediateSize (after
  * maxComputeWorkgroupsPerDimension) and WGPUBindGroupLayoutEntry.bindingArraySize (after
- * visibility); without them bind group layouts fail ("had none of buffer, sampler, ... set")
- * and the last limits are shifted. The feature, status and sType values below were checked
+ * visibility), and its WGPUQueueWorkDoneCallback has no message argument; without these, bind
+ * group layouts fail ("had none of buffer, sampler, ... set"), the last limits are shifted and
+ * the work-done userdata arrives in the wrong argument. The feature, status and sType values below were checked
  * against what the library reports for SwiftShader and an NVIDIA H100. */
 #include "gpu.h"
 
@@ -99,7 +100,9 @@ typedef void (*wg_request_device_cb)(uint32_t status, wg_obj device, wg_str msg,
 typedef void (*wg_device_lost_cb)(const wg_obj *device, uint32_t reason, wg_str msg, void *u1, void *u2);
 typedef void (*wg_error_cb)(const wg_obj *device, uint32_t type, wg_str msg, void *u1, void *u2);
 typedef void (*wg_map_cb)(uint32_t status, wg_str msg, void *u1, void *u2);
-typedef void (*wg_work_done_cb)(uint32_t status, void *u1, void *u2);
+/* Newer than the April-2025 header: the library passes a message (verified: with the old
+ * three-argument form the userdata arrives where the message's pointer is). */
+typedef void (*wg_work_done_cb)(uint32_t status, wg_str msg, void *u1, void *u2);
 typedef void (*wg_pop_error_cb)(uint32_t status, uint32_t type, wg_str msg, void *u1, void *u2);
 
 #define WG_CALLBACK_INFO(name, fn_type)                                                      \
@@ -482,7 +485,8 @@ static void on_map(uint32_t status, wg_str msg, void *u1, void *u2) {
     }
 }
 
-static void on_work_done(uint32_t status, void *u1, void *u2) {
+static void on_work_done(uint32_t status, wg_str msg, void *u1, void *u2) {
+    (void)msg;
     (void)u2;
     *(uint32_t *)u1 = status;
 }

@@ -1,0 +1,615 @@
+/* gpu_forward.c — WebGPU backend, session side: KV cache and scratch buffers, the bind groups
+ * of every dispatch (created once per session; nothing is created per token), the forward pass
+ * (decode: fused norm+matvec, RoPE/KV store, split-K attention; prefill: tiled matmuls and
+ * flash attention), logits readback for eval, and the GPU-resident decode loop. */
+#include "gpu/gpu_model.h"
+
+#include "gpu/gpu_pack.h"
+#include "quant.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define ATT_CHUNK 128   /* positions per attention-decode workgroup */
+#define TOK_RING 8      /* sampled-token slots (and readback buffers) of the decode loop */
+#define AHEAD 3         /* decode steps in flight ahead of the token callback */
+#define ARGMAX_CHUNK 4096
+
+/* A matrix product over the pieces of one tensor (decode matvec or prefill matmul). */
+typedef struct gs_prod {
+    gw_tensor *t;
+    gpu_kernel *k;
+    gpu_bindings *bg[GW_MAX_PIECES];
+    int int_path;
+    uint32_t tu, rpt, epi, bm, bn;
+    uint64_t y_off;  /* output offset (floats) of row 0 */
+    uint32_t b_base; /* bias index of row 0 */
+    int bias;
+} gs_prod;
+
+typedef struct gs_layer {
+    gpu_buffer *kc, *vc;
+    gs_prod mv_qkv[3], mv_wo, mv_gu[2], mv_down;   /* decode */
+    gs_prod mm_qkv[3], mm_wo, mm_gu[2], mm_down;   /* prefill */
+    gpu_bindings *rope, *att_dec, *att_pre;
+    gpu_bindings *rms_attn, *rms_ffn;
+} gs_layer;
+
+typedef struct gs_state {
+    gw_model *g;
+    gpu_device *d;
+    int n_ctx, n_batch, kv_f16, log_rows;
+    gpu_buffer *x, *xn, *qkv, *qr, *att, *gu, *h, *logits, *part, *argp, *tok, *hist, *ids, *cs;
+    gpu_buffer *rb_logits, *rb_tok[TOK_RING];
+    gs_layer *layers;
+    gs_prod mv_out, mm_out;
+    gpu_bindings *emb_ids[GW_MAX_PIECES], *emb_tok[GW_MAX_PIECES];
+    gpu_bindings *att_red, *rms_out, *swiglu, *argmax_part, *argmax_fin;
+    gpu_kernel *k_emb, *k_rope, *k_att_dec, *k_att_red, *k_att_pre, *k_rms, *k_swiglu, *k_am_part, *k_am_fin;
+    int log_valid;   /* the logits buffer holds the logits after the session's last token */
+    uint32_t log_off;/* float offset of those logits in the logits buffer */
+    float eps, att_scale;
+} gs_state;
+
+static uint32_t pow2_floor(uint32_t v) {
+    uint32_t p = 1;
+    while (p * 2 <= v) p *= 2;
+    return p;
+}
+
+/* ---- product setup ------------------------------------------------------------------------- */
+
+/* Decode matvec over t: x from `x` (norm weights `norm` fused if present), y into `y` at y_off. */
+static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const gw_vec *norm, const gw_vec *bias,
+                    uint32_t b_base, gpu_buffer *y, uint64_t y_off, uint32_t epi, hearth_error *err) {
+    gw_model *g = S->g;
+    const gpu_info *in = gpu_device_info(S->d);
+    memset(pr, 0, sizeof *pr);
+    pr->t = t;
+    pr->epi = epi;
+    pr->y_off = y_off;
+    pr->bias = bias && bias->present;
+    pr->b_base = b_base;
+    uint32_t n = (uint32_t)t->n;
+    uint64_t smem_q = (uint64_t)n + (uint64_t)n / 4 + 256 * 4 * 4;
+    pr->int_path = gpu_pack_has_int(t->type) && !g->force_f32 && n % 32 == 0 && smem_q <= in->max_workgroup_storage;
+    uint32_t units = pr->int_path ? n / 32 : n / 4;
+    pr->tu = g->tu_override ? (uint32_t)g->tu_override : H_MIN(H_MAX(pow2_floor(units / 2), 8u), 64u);
+    pr->rpt = epi == 2 ? 2 : g->rpt_override ? (uint32_t)g->rpt_override : 2;
+    gpu_const c[] = {{"N", n}, {"TU", pr->tu}, {"RPT", pr->rpt}, {"NORM", norm != NULL}, {"BIAS", pr->bias},
+                     {"EPI", epi}};
+    int st = gw_kernel(g, gpu_pack_module(t->type), pr->int_path ? "matvec_q" : "matvec_f", c, 6, &pr->k, err);
+    if (st) return st;
+    for (int i = 0; i < t->n_pieces; i++) {
+        gw_piece *p = &t->p[i];
+        gpu_bind b[6] = {{p->buf, p->off, p->bytes}, {p->buf, p->off, p->bytes}, {x, 0, 0},
+                         {norm ? g->small : g->dummy, norm ? norm->off : 0, norm ? norm->bytes : 0},
+                         {pr->bias ? g->small : g->dummy, pr->bias ? bias->off : 0, pr->bias ? bias->bytes : 0},
+                         {y, 0, 0}};
+        if ((st = gpu_bindings_create(S->d, pr->k, b, 6, &pr->bg[i], err))) return st;
+    }
+    return HEARTH_OK;
+}
+
+static void free_prod(gs_prod *pr) {
+    for (int i = 0; i < GW_MAX_PIECES; i++) gpu_bindings_free(pr->bg[i]);
+}
+
+/* Records the matvec; x_off in floats (token row). */
+static void run_mv(gs_state *S, gs_prod *pr, uint32_t x_off) {
+    gw_tensor *t = pr->t;
+    for (int i = 0; i < t->n_pieces; i++) {
+        gw_piece *p = &t->p[i];
+        uint32_t n_sets, set_a, set_b;
+        if (pr->epi == 2) {
+            n_sets = (uint32_t)(t->rows / 2), set_a = 1, set_b = (uint32_t)(t->rows / 2);
+        } else {
+            n_sets = (uint32_t)((p->rows + pr->rpt - 1) / pr->rpt), set_a = pr->rpt, set_b = 1;
+        }
+        uint32_t per_wg = 256 / pr->tu, n_wg = (n_sets + per_wg - 1) / per_wg;
+        uint32_t gx = n_wg, gy = 1;
+        if (gx > 65535) gy = (gx + 65534) / 65535, gx = (n_wg + gy - 1) / gy;
+        uint32_t prm[12] = {0, t->words, n_sets, set_a, set_b, (uint32_t)p->rows,
+                            (uint32_t)(pr->y_off + (uint64_t)p->row0), x_off, 0, gx, pr->b_base + (uint32_t)p->row0, 0};
+        memcpy(&prm[8], &S->eps, 4);
+        gpu_dispatch(S->d, pr->k, pr->bg[i], prm, sizeof prm, gx, gy, 1);
+    }
+}
+
+/* Prefill matmul over t: x rows of ldx floats from `x`, y rows of ldy floats into `y`. */
+static int setup_mm(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const gw_vec *bias, uint32_t b_base,
+                    gpu_buffer *y, uint64_t y_off, uint32_t epi, hearth_error *err) {
+    gw_model *g = S->g;
+    const gpu_info *in = gpu_device_info(S->d);
+    memset(pr, 0, sizeof *pr);
+    pr->t = t;
+    pr->epi = epi;
+    pr->y_off = y_off;
+    pr->bias = bias && bias->present;
+    pr->b_base = b_base;
+    uint32_t tm = g->tm_override ? (uint32_t)g->tm_override : 4;
+    if (tm != 4 && tm != 8) tm = 4;
+    if (tm == 8 && in->max_workgroup_storage < 2 * 32 * 128 * 4) tm = 4;
+    pr->bm = pr->bn = 16 * tm;
+    gpu_const c[] = {{"N", (double)t->n}, {"TM", tm}, {"TN", tm}, {"BIAS", pr->bias}, {"EPI", epi}};
+    int st = gw_kernel(g, gpu_pack_module(t->type), "matmul_f", c, 5, &pr->k, err);
+    if (st) return st;
+    for (int i = 0; i < t->n_pieces; i++) {
+        gw_piece *p = &t->p[i];
+        gpu_bind b[5] = {{p->buf, p->off, p->bytes}, {p->buf, p->off, p->bytes}, {x, 0, 0},
+                         {pr->bias ? g->small : g->dummy, pr->bias ? bias->off : 0, pr->bias ? bias->bytes : 0},
+                         {y, 0, 0}};
+        if ((st = gpu_bindings_create(S->d, pr->k, b, 5, &pr->bg[i], err))) return st;
+    }
+    return HEARTH_OK;
+}
+
+static void run_mm(gs_state *S, gs_prod *pr, uint32_t n_tok, uint32_t ldx, uint32_t x_off, uint32_t ldy) {
+    gw_tensor *t = pr->t;
+    for (int i = 0; i < t->n_pieces; i++) {
+        gw_piece *p = &t->p[i];
+        uint32_t prm[12] = {0, t->words, (uint32_t)p->rows, n_tok, ldx, x_off, ldy,
+                            (uint32_t)(pr->y_off + (uint64_t)p->row0), pr->b_base + (uint32_t)p->row0, 0, 0, 0};
+        uint32_t gx = (uint32_t)((p->rows + pr->bn - 1) / pr->bn), gy = (n_tok + pr->bm - 1) / pr->bm;
+        gpu_dispatch(S->d, pr->k, pr->bg[i], prm, sizeof prm, gx, gy, 1);
+    }
+}
+
+/* ---- session ------------------------------------------------------------------------------- */
+
+static int buf(gs_state *S, gpu_buffer **b, uint64_t size, const char *label, hearth_error *err) {
+    return gpu_buffer_create(S->d, b, H_MAX(size, 16), GPU_STORAGE, label, err);
+}
+
+void webgpu_session_free(hearth_session *s);
+
+int webgpu_session_init(hearth_session *s, hearth_error *err);
+int webgpu_session_init(hearth_session *s, hearth_error *err) {
+    hearth_model *m = s->m;
+    gw_model *g = m->gpu;
+    const model_hparams *hp = &m->hp;
+    gs_state *S = h_calloc(1, sizeof *S);
+    if (!S) return h_err(err, HEARTH_ERR_NOMEM, "webgpu: out of memory");
+    s->state = S;
+    S->g = g;
+    S->d = g->d;
+    S->n_ctx = s->n_ctx;
+    S->n_batch = s->n_batch;
+    S->kv_f16 = s->p.kv_type == HEARTH_KV_F16;
+    S->eps = hp->rms_eps;
+    S->att_scale = (float)(1.0 / sqrt((double)hp->head_dim));
+    S->log_rows = s->p.all_logits ? s->n_batch : 1;
+    const gpu_info *in = gpu_device_info(S->d);
+    int st;
+    uint64_t B = (uint64_t)S->n_batch, E = (uint64_t)hp->n_embd, F = (uint64_t)hp->n_ff, V = (uint64_t)hp->n_vocab;
+    uint64_t hd = (uint64_t)hp->head_dim, qd = (uint64_t)hp->n_head * hd, kvd = (uint64_t)hp->n_head_kv * hd;
+    uint64_t kv_bytes = kvd * (uint64_t)S->n_ctx * (S->kv_f16 ? 2 : 4);
+    uint64_t max_chunks = ((uint64_t)S->n_ctx + ATT_CHUNK - 1) / ATT_CHUNK;
+    S->layers = h_calloc((size_t)hp->n_layer, sizeof *S->layers);
+    if (!S->layers) {
+        st = h_err(err, HEARTH_ERR_NOMEM, "webgpu: out of memory");
+        goto fail;
+    }
+    if (kv_bytes > in->max_storage_binding || B * V * 4 * (uint64_t)(S->log_rows > 1) > in->max_storage_binding ||
+        B * 2 * F * 4 > in->max_storage_binding) {
+        st = h_err(err, HEARTH_ERR_RANGE, "webgpu: context %d / batch %d: a KV cache layer (%.1f MiB) or scratch "
+                   "buffer exceeds the storage binding limit (%.1f MiB); use a smaller context or batch",
+                   S->n_ctx, S->n_batch, kv_bytes / 1048576.0, in->max_storage_binding / 1048576.0);
+        goto fail;
+    }
+    if ((st = buf(S, &S->x, B * E * 4, "x", err)) || (st = buf(S, &S->xn, B * E * 4, "xn", err)) ||
+        (st = buf(S, &S->qkv, B * (qd + 2 * kvd) * 4, "qkv", err)) || (st = buf(S, &S->qr, B * qd * 4, "q", err)) ||
+        (st = buf(S, &S->att, B * qd * 4, "att", err)) || (st = buf(S, &S->gu, B * 2 * F * 4, "gu", err)) ||
+        (st = buf(S, &S->h, B * F * 4, "h", err)) ||
+        (st = buf(S, &S->logits, (uint64_t)S->log_rows * V * 4, "logits", err)) ||
+        (st = buf(S, &S->part, (uint64_t)hp->n_head * max_chunks * (hd + 2) * 4, "att partials", err)) ||
+        (st = buf(S, &S->argp, (V + ARGMAX_CHUNK - 1) / ARGMAX_CHUNK * 8, "argmax partials", err)) ||
+        (st = buf(S, &S->tok, TOK_RING * 4, "tokens", err)) ||
+        (st = buf(S, &S->hist, (uint64_t)S->n_ctx * 4, "history", err)) ||
+        (st = buf(S, &S->ids, B * 4, "ids", err)) ||
+        (st = buf(S, &S->cs, (uint64_t)S->n_ctx * hd / 2 * 8, "rope", err)))
+        goto fail;
+    if ((st = gpu_buffer_create(S->d, &S->rb_logits, (uint64_t)S->log_rows * V * 4, GPU_READBACK, "logits rb", err)))
+        goto fail;
+    for (int i = 0; i < TOK_RING; i++)
+        if ((st = gpu_buffer_create(S->d, &S->rb_tok[i], 256, GPU_READBACK, "token rb", err))) goto fail;
+
+    /* RoPE table: angle = pos * inv_freq[i] in double, as the CPU backend computes it. */
+    {
+        int half = hp->head_dim / 2;
+        float *inv = h_malloc_array((size_t)half, sizeof(float));
+        size_t rows_per = 4096;
+        float *tab = h_malloc_array(rows_per * (size_t)half * 2, sizeof(float));
+        if (!inv || !tab) {
+            h_free(inv);
+            h_free(tab);
+            st = h_err(err, HEARTH_ERR_NOMEM, "webgpu: out of memory");
+            goto fail;
+        }
+        model_rope_freqs(hp, inv);
+        for (int p0 = 0; p0 < S->n_ctx && !st; p0 += (int)rows_per) {
+            int np = (int)H_MIN((int)rows_per, S->n_ctx - p0);
+            for (int p = 0; p < np; p++)
+                for (int i = 0; i < half; i++) {
+                    double a = (double)(p0 + p) * (double)inv[i];
+                    tab[((size_t)p * half + i) * 2] = (float)cos(a);
+                    tab[((size_t)p * half + i) * 2 + 1] = (float)sin(a);
+                }
+            st = gpu_buffer_write(S->d, S->cs, (uint64_t)p0 * half * 8, tab, (size_t)np * half * 8, err);
+        }
+        h_free(inv);
+        h_free(tab);
+        if (st) goto fail;
+    }
+
+    /* Kernels that do not depend on weight types. */
+    {
+        uint32_t att_wg = H_MAX(128u, pow2_floor((uint32_t)hd) * ((uint32_t)hd & ((uint32_t)hd - 1) ? 2 : 1));
+        att_wg = H_MIN(att_wg, in->max_invocations);
+        gpu_const rope_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"NEOX", hp->rope_neox},
+                              {"NORM", m->layers[0].q_norm.present}, {"KV_F16", S->kv_f16}};
+        gpu_const dec_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"KV_F16", S->kv_f16},
+                             {"CHUNK", ATT_CHUNK}, {"WG", att_wg}};
+        gpu_const red_c[] = {{"HD", (double)hd}, {"WG", H_MIN(att_wg, 256u)}};
+        uint32_t bq = 16;
+        while (bq > 1 && (3ull * (256 / bq > bq ? 256 / bq : bq) * hd * 4 > in->max_workgroup_storage)) bq /= 2;
+        gpu_const pre_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"KV_F16", S->kv_f16},
+                             {"BQ", bq}};
+        gpu_const rms_c[] = {{"N", (double)E}};
+        gpu_const am_p[] = {{"PARTIAL", 1}, {"CHUNK", ARGMAX_CHUNK}};
+        gpu_const am_f[] = {{"PARTIAL", 0}, {"CHUNK", ARGMAX_CHUNK}};
+        if (hd > 256 || (bq * hd + 2ull * (256 / bq) * hd) * 4 > in->max_workgroup_storage) {
+            st = h_err(err, HEARTH_ERR_UNSUPPORTED, "webgpu: head dim %llu needs more workgroup memory than the "
+                       "device's %u bytes", (unsigned long long)hd, in->max_workgroup_storage);
+            goto fail;
+        }
+        gpu_const emb_c[] = {{"N", (double)E}};
+        if ((st = gw_kernel(g, gpu_pack_module(g->tok_embd.type), "get_rows", emb_c, 1, &S->k_emb, err)) ||
+            (st = gw_kernel(g, NULL, "rope_store", rope_c, 6, &S->k_rope, err)) ||
+            (st = gw_kernel(g, NULL, "attn_decode", dec_c, 6, &S->k_att_dec, err)) ||
+            (st = gw_kernel(g, NULL, "attn_reduce", red_c, 2, &S->k_att_red, err)) ||
+            (st = gw_kernel(g, NULL, "attn_prefill", pre_c, 5, &S->k_att_pre, err)) ||
+            (st = gw_kernel(g, NULL, "rmsnorm", rms_c, 1, &S->k_rms, err)) ||
+            (st = gw_kernel(g, NULL, "swiglu", NULL, 0, &S->k_swiglu, err)) ||
+            (st = gw_kernel(g, NULL, "argmax", am_p, 2, &S->k_am_part, err)) ||
+            (st = gw_kernel(g, NULL, "argmax", am_f, 2, &S->k_am_fin, err)))
+            goto fail;
+    }
+
+    /* Bindings. */
+    for (int i = 0; i < g->tok_embd.n_pieces; i++) {
+        gw_piece *p = &g->tok_embd.p[i];
+        gpu_bind b1[4] = {{p->buf, p->off, p->bytes}, {p->buf, p->off, p->bytes}, {S->ids, 0, 0}, {S->x, 0, 0}};
+        gpu_bind b2[4] = {{p->buf, p->off, p->bytes}, {p->buf, p->off, p->bytes}, {S->tok, 0, 0}, {S->x, 0, 0}};
+        if ((st = gpu_bindings_create(S->d, S->k_emb, b1, 4, &S->emb_ids[i], err)) ||
+            (st = gpu_bindings_create(S->d, S->k_emb, b2, 4, &S->emb_tok[i], err)))
+            goto fail;
+    }
+    for (int l = 0; l < hp->n_layer; l++) {
+        gw_layer *G = &g->layers[l];
+        gs_layer *L = &S->layers[l];
+        char lab[32];
+        snprintf(lab, sizeof lab, "k cache %d", l);
+        if ((st = buf(S, &L->kc, kv_bytes, lab, err))) goto fail;
+        snprintf(lab, sizeof lab, "v cache %d", l);
+        if ((st = buf(S, &L->vc, kv_bytes, lab, err))) goto fail;
+        int nq = G->qkv_fused ? 1 : 3;
+        uint64_t qoff[3] = {0, qd, qd + kvd};
+        for (int i = 0; i < nq; i++) {
+            /* with separate q/k/v the bias binding is the whole qkv bias; rows offset by qoff */
+            if ((st = setup_mv(S, &L->mv_qkv[i], &G->qkv[i], S->x, &G->attn_norm, &G->bqkv, (uint32_t)qoff[i], S->qkv,
+                               qoff[i], 0, err)) ||
+                (st = setup_mm(S, &L->mm_qkv[i], &G->qkv[i], S->xn, &G->bqkv, (uint32_t)qoff[i], S->qkv, qoff[i], 0, err)))
+                goto fail;
+        }
+        if ((st = setup_mv(S, &L->mv_wo, &G->wo, S->att, NULL, NULL, 0, S->x, 0, 1, err)) ||
+            (st = setup_mm(S, &L->mm_wo, &G->wo, S->att, NULL, 0, S->x, 0, 1, err)))
+            goto fail;
+        if (G->gu_fused) {
+            if ((st = setup_mv(S, &L->mv_gu[0], &G->gu[0], S->x, &G->ffn_norm, NULL, 0, S->h, 0, 2, err)) ||
+                (st = setup_mm(S, &L->mm_gu[0], &G->gu[0], S->xn, NULL, 0, S->gu, 0, 0, err)))
+                goto fail;
+        } else {
+            for (int i = 0; i < 2; i++)
+                if ((st = setup_mv(S, &L->mv_gu[i], &G->gu[i], S->x, &G->ffn_norm, NULL, 0, S->gu, i * F, 0, err)) ||
+                    (st = setup_mm(S, &L->mm_gu[i], &G->gu[i], S->xn, NULL, 0, S->gu, i * F, 0, err)))
+                    goto fail;
+        }
+        if ((st = setup_mv(S, &L->mv_down, &G->down, S->h, NULL, NULL, 0, S->x, 0, 1, err)) ||
+            (st = setup_mm(S, &L->mm_down, &G->down, S->h, NULL, 0, S->x, 0, 1, err)))
+            goto fail;
+        gpu_bind rb[7] = {{S->qkv, 0, 0},
+                          {G->q_norm.present ? g->small : g->dummy, G->q_norm.off, G->q_norm.present ? G->q_norm.bytes : 0},
+                          {G->k_norm.present ? g->small : g->dummy, G->k_norm.off, G->k_norm.present ? G->k_norm.bytes : 0},
+                          {S->cs, 0, 0}, {S->qr, 0, 0}, {L->kc, 0, 0}, {L->vc, 0, 0}};
+        gpu_bind db[5] = {{S->qr, 0, 0}, {L->kc, 0, 0}, {L->vc, 0, 0}, {S->att, 0, 0}, {S->part, 0, 0}};
+        gpu_bind pb[4] = {{S->qr, 0, 0}, {L->kc, 0, 0}, {L->vc, 0, 0}, {S->att, 0, 0}};
+        gpu_bind nb1[3] = {{S->x, 0, 0}, {g->small, G->attn_norm.off, G->attn_norm.bytes}, {S->xn, 0, 0}};
+        gpu_bind nb2[3] = {{S->x, 0, 0}, {g->small, G->ffn_norm.off, G->ffn_norm.bytes}, {S->xn, 0, 0}};
+        if ((st = gpu_bindings_create(S->d, S->k_rope, rb, 7, &L->rope, err)) ||
+            (st = gpu_bindings_create(S->d, S->k_att_dec, db, 5, &L->att_dec, err)) ||
+            (st = gpu_bindings_create(S->d, S->k_att_pre, pb, 4, &L->att_pre, err)) ||
+            (st = gpu_bindings_create(S->d, S->k_rms, nb1, 3, &L->rms_attn, err)) ||
+            (st = gpu_bindings_create(S->d, S->k_rms, nb2, 3, &L->rms_ffn, err)))
+            goto fail;
+    }
+    {
+        gpu_bind rb[2] = {{S->part, 0, 0}, {S->att, 0, 0}};
+        gpu_bind nb[3] = {{S->x, 0, 0}, {g->small, g->out_norm.off, g->out_norm.bytes}, {S->xn, 0, 0}};
+        gpu_bind sb[2] = {{S->gu, 0, 0}, {S->h, 0, 0}};
+        gpu_bind ap[4] = {{S->logits, 0, 0}, {S->argp, 0, 0}, {S->tok, 0, 0}, {S->hist, 0, 0}};
+        if ((st = gpu_bindings_create(S->d, S->k_att_red, rb, 2, &S->att_red, err)) ||
+            (st = gpu_bindings_create(S->d, S->k_rms, nb, 3, &S->rms_out, err)) ||
+            (st = gpu_bindings_create(S->d, S->k_swiglu, sb, 2, &S->swiglu, err)) ||
+            (st = gpu_bindings_create(S->d, S->k_am_part, ap, 4, &S->argmax_part, err)) ||
+            (st = gpu_bindings_create(S->d, S->k_am_fin, ap, 4, &S->argmax_fin, err)))
+            goto fail;
+        if ((st = setup_mv(S, &S->mv_out, g->output, S->x, &g->out_norm, NULL, 0, S->logits, 0, 0, err)) ||
+            (st = setup_mm(S, &S->mm_out, g->output, S->xn, NULL, 0, S->logits, 0, 0, err)))
+            goto fail;
+    }
+    if ((st = gpu_finish(S->d, err))) goto fail;
+    return HEARTH_OK;
+fail:
+    webgpu_session_free(s);
+    return st;
+}
+
+void webgpu_session_free(hearth_session *s) {
+    gs_state *S = s->state;
+    if (!S) return;
+    int n_layer = s->m->hp.n_layer;
+    if (S->layers) {
+        for (int l = 0; l < n_layer; l++) {
+            gs_layer *L = &S->layers[l];
+            for (int i = 0; i < 3; i++) free_prod(&L->mv_qkv[i]), free_prod(&L->mm_qkv[i]);
+            free_prod(&L->mv_wo), free_prod(&L->mm_wo), free_prod(&L->mv_down), free_prod(&L->mm_down);
+            for (int i = 0; i < 2; i++) free_prod(&L->mv_gu[i]), free_prod(&L->mm_gu[i]);
+            gpu_bindings_free(L->rope), gpu_bindings_free(L->att_dec), gpu_bindings_free(L->att_pre);
+            gpu_bindings_free(L->rms_attn), gpu_bindings_free(L->rms_ffn);
+            gpu_buffer_free(L->kc), gpu_buffer_free(L->vc);
+        }
+        h_free(S->layers);
+    }
+    free_prod(&S->mv_out), free_prod(&S->mm_out);
+    for (int i = 0; i < GW_MAX_PIECES; i++) gpu_bindings_free(S->emb_ids[i]), gpu_bindings_free(S->emb_tok[i]);
+    gpu_bindings_free(S->att_red), gpu_bindings_free(S->rms_out), gpu_bindings_free(S->swiglu);
+    gpu_bindings_free(S->argmax_part), gpu_bindings_free(S->argmax_fin);
+    gpu_buffer *bs[] = {S->x, S->xn, S->qkv, S->qr, S->att, S->gu, S->h, S->logits, S->part, S->argp,
+                        S->tok, S->hist, S->ids, S->cs, S->rb_logits};
+    for (size_t i = 0; i < H_ARRAY_LEN(bs); i++) gpu_buffer_free(bs[i]);
+    for (int i = 0; i < TOK_RING; i++) gpu_buffer_free(S->rb_tok[i]);
+    h_free(S);
+    s->state = NULL;
+}
+
+/* ---- forward ------------------------------------------------------------------------------- */
+
+/* Records the forward pass of n tokens at positions pos..pos+n-1 (ids from the ids buffer, or
+ * from token slot `tok_slot` of the decode loop when n == 1 and tok_slot >= 0). The logits of
+ * the last token (or of all n with all_logits) end in the logits buffer. */
+static void record_forward(hearth_session *s, int n, int pos, int tok_slot, int all_logits) {
+    gs_state *S = s->state;
+    gw_model *g = S->g;
+    const model_hparams *hp = &s->m->hp;
+    uint32_t E = (uint32_t)hp->n_embd, hd = (uint32_t)hp->head_dim;
+    uint32_t qd = (uint32_t)hp->n_head * hd, F = (uint32_t)hp->n_ff;
+    for (int i = 0; i < g->tok_embd.n_pieces; i++) {
+        gw_piece *p = &g->tok_embd.p[i];
+        uint32_t prm[8] = {0, g->tok_embd.words, (uint32_t)p->row0, (uint32_t)p->rows,
+                           tok_slot >= 0 ? (uint32_t)tok_slot : 0, 0, 0, 0};
+        gpu_dispatch(S->d, S->k_emb, tok_slot >= 0 ? S->emb_tok[i] : S->emb_ids[i], prm, sizeof prm,
+                     (E / 4 + 63) / 64, (uint32_t)n, 1);
+    }
+    for (int l = 0; l < hp->n_layer; l++) {
+        gw_layer *G = &g->layers[l];
+        gs_layer *L = &S->layers[l];
+        int nq = G->qkv_fused ? 1 : 3;
+        uint32_t prm_rms[4] = {0, 0, 0, 0};
+        memcpy(&prm_rms[2], &S->eps, 4);
+        if (n == 1) {
+            for (int i = 0; i < nq; i++) run_mv(S, &L->mv_qkv[i], 0);
+        } else {
+            gpu_dispatch(S->d, S->k_rms, L->rms_attn, prm_rms, sizeof prm_rms, (uint32_t)n, 1, 1);
+            uint32_t ldq = qd + 2 * (uint32_t)hp->n_head_kv * hd;
+            for (int i = 0; i < nq; i++) run_mm(S, &L->mm_qkv[i], (uint32_t)n, E, 0, ldq);
+        }
+        uint32_t prm_rope[4] = {(uint32_t)pos, (uint32_t)S->n_ctx, 0, 0};
+        memcpy(&prm_rope[2], &S->eps, 4);
+        gpu_dispatch(S->d, S->k_rope, L->rope, prm_rope, sizeof prm_rope, (uint32_t)(hp->n_head + 2 * hp->n_head_kv),
+                     (uint32_t)n, 1);
+        if (n == 1) {
+            uint32_t n_pos = (uint32_t)pos + 1, n_chunks = (n_pos + ATT_CHUNK - 1) / ATT_CHUNK;
+            uint32_t prm[4] = {n_pos, (uint32_t)S->n_ctx, n_chunks, 0};
+            memcpy(&prm[3], &S->att_scale, 4);
+            gpu_dispatch(S->d, S->k_att_dec, L->att_dec, prm, sizeof prm, n_chunks, (uint32_t)hp->n_head, 1);
+            if (n_chunks > 1) {
+                uint32_t prm2[4] = {n_chunks, 0, 0, 0};
+                gpu_dispatch(S->d, S->k_att_red, S->att_red, prm2, sizeof prm2, (uint32_t)hp->n_head, 1, 1);
+            }
+            run_mv(S, &L->mv_wo, 0);
+            if (G->gu_fused) {
+                run_mv(S, &L->mv_gu[0], 0);
+            } else {
+                run_mv(S, &L->mv_gu[0], 0);
+                run_mv(S, &L->mv_gu[1], 0);
+                uint32_t prm3[4] = {F, 0, 0, 0};
+                gpu_dispatch(S->d, S->k_swiglu, S->swiglu, prm3, sizeof prm3, (F + 255) / 256, 1, 1);
+            }
+            run_mv(S, &L->mv_down, 0);
+        } else {
+            uint32_t prm[4] = {(uint32_t)pos, (uint32_t)n, (uint32_t)S->n_ctx, 0};
+            memcpy(&prm[3], &S->att_scale, 4);
+            uint32_t bq = 16;
+            const gpu_info *in = gpu_device_info(S->d);
+            while (bq > 1 && (3ull * (256 / bq > bq ? 256 / bq : bq) * hd * 4 > in->max_workgroup_storage)) bq /= 2;
+            gpu_dispatch(S->d, S->k_att_pre, L->att_pre, prm, sizeof prm, ((uint32_t)n + bq - 1) / bq,
+                         (uint32_t)hp->n_head, 1);
+            run_mm(S, &L->mm_wo, (uint32_t)n, qd, 0, E);
+            gpu_dispatch(S->d, S->k_rms, L->rms_ffn, prm_rms, sizeof prm_rms, (uint32_t)n, 1, 1);
+            if (G->gu_fused) {
+                run_mm(S, &L->mm_gu[0], (uint32_t)n, E, 0, 2 * F);
+            } else {
+                run_mm(S, &L->mm_gu[0], (uint32_t)n, E, 0, 2 * F);
+                run_mm(S, &L->mm_gu[1], (uint32_t)n, E, 0, 2 * F);
+            }
+            uint32_t prm3[4] = {F, 0, 0, 0};
+            gpu_dispatch(S->d, S->k_swiglu, S->swiglu, prm3, sizeof prm3, (F + 255) / 256, (uint32_t)n, 1);
+            run_mm(S, &L->mm_down, (uint32_t)n, F, 0, E);
+        }
+    }
+    if (all_logits && n > 1) {
+        uint32_t prm_rms[4] = {0, 0, 0, 0};
+        memcpy(&prm_rms[2], &S->eps, 4);
+        gpu_dispatch(S->d, S->k_rms, S->rms_out, prm_rms, sizeof prm_rms, (uint32_t)n, 1, 1);
+        run_mm(S, &S->mm_out, (uint32_t)n, E, 0, (uint32_t)hp->n_vocab);
+        S->log_off = (uint32_t)(n - 1) * (uint32_t)hp->n_vocab;
+    } else {
+        run_mv(S, &S->mv_out, (uint32_t)(n - 1) * E);
+        S->log_off = 0;
+    }
+}
+
+/* ---- eval ---------------------------------------------------------------------------------- */
+
+static int check_device(gs_state *S, hearth_error *err) {
+    int st = gpu_device_check(S->d, err);
+    if (st) h_err_prefix(err, "webgpu");
+    return st;
+}
+
+/* Writes n ids (and the history at pos) for the forward pass. */
+static int write_ids(gs_state *S, const int32_t *ids, int n, int pos, hearth_error *err) {
+    int st = gpu_buffer_write(S->d, S->ids, 0, ids, (size_t)n * 4, err);
+    if (!st) st = gpu_buffer_write(S->d, S->hist, (uint64_t)pos * 4, ids, (size_t)n * 4, err);
+    return st;
+}
+
+static int read_logits(gs_state *S, float *out, uint64_t n_floats, hearth_error *err) {
+    int st;
+    gpu_copy(S->d, S->logits, 0, S->rb_logits, 0, n_floats * 4);
+    if ((st = gpu_submit(S->d, err))) return st;
+    if ((st = gpu_map_begin(S->d, S->rb_logits, 0, (size_t)n_floats * 4, err))) return st;
+    const void *p;
+    if ((st = gpu_map_poll(S->d, S->rb_logits, 1, &p, err))) return st;
+    memcpy(out, p, (size_t)n_floats * 4);
+    gpu_map_end(S->rb_logits);
+    return HEARTH_OK;
+}
+
+int webgpu_eval(hearth_session *s, const int32_t *ids, int n, int pos, float *out, int all_logits, hearth_error *err);
+int webgpu_eval(hearth_session *s, const int32_t *ids, int n, int pos, float *out, int all_logits, hearth_error *err) {
+    gs_state *S = s->state;
+    int st;
+    if (n <= 0 || n > S->n_batch || pos < 0 || pos + n > S->n_ctx)
+        return h_err(err, HEARTH_ERR_ARG, "webgpu: eval of %d tokens at %d (batch %d, context %d)", n, pos,
+                     S->n_batch, S->n_ctx);
+    if ((st = check_device(S, err))) return st;
+    S->log_valid = 0;
+    if ((st = write_ids(S, ids, n, pos, err))) return st;
+    record_forward(s, n, pos, -1, all_logits);
+    uint64_t V = (uint64_t)s->m->hp.n_vocab;
+    if ((st = read_logits(S, out, all_logits && n > 1 ? (uint64_t)n * V : V, err))) return st;
+    if (all_logits && n == 1) { /* the decode path wrote row 0 */ }
+    S->log_valid = 1;
+    return check_device(S, err);
+}
+
+/* ---- GPU-resident decode loop --------------------------------------------------------------- */
+
+/* Records sampling from the current logits into token slot `slot` (and history[pos]). */
+static void record_sample(gs_state *S, const hearth_session *s, int slot, int pos) {
+    uint32_t V = (uint32_t)s->m->hp.n_vocab;
+    uint32_t n_chunks = (V + ARGMAX_CHUNK - 1) / ARGMAX_CHUNK;
+    uint32_t p1[4] = {V, S->log_off, (uint32_t)slot, (uint32_t)pos};
+    gpu_dispatch(S->d, S->k_am_part, S->argmax_part, p1, sizeof p1, n_chunks, 1, 1);
+    uint32_t p2[4] = {n_chunks, 0, (uint32_t)slot, (uint32_t)pos};
+    gpu_dispatch(S->d, S->k_am_fin, S->argmax_fin, p2, sizeof p2, 1, 1, 1);
+}
+
+int webgpu_generate(hearth_session *s, const hearth_sampler_params *sp, int max_tokens,
+                    int (*on_token)(void *user, int32_t id), void *user, int *n_accepted, hearth_error *err) {
+    gs_state *S = s->state;
+    int st = HEARTH_OK;
+    if (n_accepted) *n_accepted = 0;
+    if (!S) return h_err(err, HEARTH_ERR_ARG, "webgpu: not a WebGPU session");
+    if (sp && sp->temperature > 0)
+        return h_err(err, HEARTH_ERR_UNSUPPORTED, "webgpu: GPU sampling with temperature is not available yet");
+    if (sp && (sp->repeat_penalty != 1.0f || sp->frequency_penalty != 0 || sp->presence_penalty != 0 ||
+               sp->n_logit_bias > 0))
+        return h_err(err, HEARTH_ERR_UNSUPPORTED, "webgpu: penalties and logit bias are not available on the GPU yet");
+    if (s->n_tokens <= 0) return h_err(err, HEARTH_ERR_ARG, "webgpu: generate needs an evaluated prompt");
+    if ((st = check_device(S, err))) return st;
+    if (!S->log_valid) { /* the logits buffer was overwritten: re-evaluate the last token */
+        int32_t last = s->tokens[s->n_tokens - 1];
+        if ((st = webgpu_eval(s, &last, 1, s->n_tokens - 1, s->logits, 0, err))) return st;
+    }
+    int base = s->n_tokens;           /* tokens in the session before generating */
+    int limit = s->n_ctx - base;      /* steps that fit: step k evaluates at position base + k */
+    if (max_tokens > 0 && max_tokens < limit) limit = max_tokens;
+    int issued = 0, done = 0, accepted = 0, stop = 0;
+    S->log_valid = 0;
+    while (done < issued || (!stop && issued < limit)) {
+        /* keep AHEAD steps in flight */
+        while (!stop && issued < limit && issued - done < AHEAD) {
+            int slot = issued % TOK_RING, pos = base + issued;
+            record_sample(S, s, slot, pos);
+            gpu_copy(S->d, S->tok, (uint64_t)slot * 4, S->rb_tok[slot], 0, 4);
+            /* evaluate the sampled token unless it is the last step (its logits are not needed) */
+            if (issued + 1 < limit && pos < s->n_ctx) record_forward(s, 1, pos, slot, 0);
+            if ((st = gpu_submit(S->d, err))) goto out;
+            if ((st = gpu_map_begin(S->d, S->rb_tok[slot], 0, 4, err))) goto out;
+            issued++;
+        }
+        int slot = done % TOK_RING;
+        const void *p;
+        if ((st = gpu_map_poll(S->d, S->rb_tok[slot], 1, &p, err))) goto out;
+        int32_t id;
+        memcpy(&id, p, 4);
+        gpu_map_end(S->rb_tok[slot]);
+        done++;
+        if (stop) continue; /* draining speculative steps */
+        if (id < 0 || id >= s->m->hp.n_vocab) {
+            st = h_err(err, HEARTH_ERR_INTERNAL, "webgpu: sampled token %d out of range", (int)id);
+            goto out;
+        }
+        if (on_token && on_token(user, id)) {
+            stop = 1;
+            continue;
+        }
+        s->tokens[base + accepted] = id;
+        accepted++;
+        s->n_tokens = base + accepted;
+    }
+out:
+    /* drain anything still mapping so the readback buffers are reusable */
+    while (done < issued) {
+        const void *p;
+        int slot = done % TOK_RING;
+        if (gpu_map_poll(S->d, S->rb_tok[slot], 1, &p, NULL) == HEARTH_OK) gpu_map_end(S->rb_tok[slot]);
+        done++;
+    }
+    if (n_accepted) *n_accepted = accepted;
+    if (st) return st;
+    /* make s->logits those after the last accepted token */
+    if (accepted > 0) {
+        int32_t last = s->tokens[s->n_tokens - 1];
+        if ((st = webgpu_eval(s, &last, 1, s->n_tokens - 1, s->logits, 0, err))) return st;
+    } else {
+        S->log_valid = 0;
+    }
+    return HEARTH_OK;
+}
+
+int webgpu_model_init(hearth_model *m, hearth_error *err);
+void webgpu_model_free(hearth_model *m);
+
+const backend_ops backend_webgpu = {
+    .name = "webgpu",
+    .model_init = webgpu_model_init,
+    .model_free = webgpu_model_free,
+    .session_init = webgpu_session_init,
+    .session_free = webgpu_session_free,
+    .eval = webgpu_eval,
+};
