@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -185,7 +185,7 @@ test("vocab.json + merges.txt + tokenizer_config.json (Qwen) convert like tokeni
   const v = VOCABS[1];
   const json = JSON.parse(readFileSync(path.join(root, v.dir, "tokenizer.json"), "utf8"));
   const dir = path.join(workDir(), "qwen-split");
-  execFileSync("mkdir", ["-p", dir]);
+  mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "vocab.json"), JSON.stringify(json.model.vocab));
   const merges = json.model.merges.map((m) => (Array.isArray(m) ? m.join(" ") : m));
   writeFileSync(path.join(dir, "merges.txt"), "#version: 0.2\n" + merges.join("\n") + "\n");
