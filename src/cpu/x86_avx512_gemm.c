@@ -70,6 +70,13 @@ AI __m512 f16_lanes(__m512i g, int hi) {
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hi ? _mm512_srli_epi32(g, 16) : g));
 }
 
+/* Prefetch `bytes` at each of nr rows rb apart (the next panel chunk): the hardware prefetcher
+ * does not follow 16 interleaved row streams (docs/KERNELS.md). */
+AI void prefetch_rows(const uint8_t *p, size_t rb, int nr, size_t bytes) {
+    for (int i = 0; i < nr; i++)
+        for (size_t o = 0; o < bytes + 63; o += 64) _mm_prefetch((const char *)(p + (size_t)i * rb + o), _MM_HINT_T0);
+}
+
 AI void y_update(float *yp, __mmask16 km, __m512 v, int first) {
     if (!first) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(km, yp));
     _mm512_mask_storeu_ps(yp, km, v);
@@ -113,12 +120,15 @@ AI void pack_q32(uint32_t t, const uint8_t *w, const uint8_t *end, size_t rb, in
     }
 }
 
-AI void mk_q32(const int T, const panel_q32 *P, int ns, const uint8_t *ap, size_t as, __m512 *acc) {
+AI void mk_q32(const int T, const panel_q32 *P, int ns, const uint8_t *ap, size_t as, __m512 *out) {
+    __m512 acc[MT]; /* local, so it stays in registers; copied to out at the end */
+    _Pragma("GCC unroll 8")
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (int j = 0; j < ns; j++) {
         const __m512i *q = P->q[j];
         const __m512i q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3], q4 = q[4], q5 = q[5], q6 = q[6], q7 = q[7];
         const __m512 ws = P->ws[j], wo = P->wo[j];
+        _Pragma("GCC unroll 8")
         for (int t = 0; t < T; t++) {
             const act_q8_32 *a = (const act_q8_32 *)(ap + (size_t)t * as) + j;
             const int8_t *x = a->qs;
@@ -136,6 +146,8 @@ AI void mk_q32(const int T, const panel_q32 *P, int ns, const uint8_t *ap, size_
             acc[t] = _mm512_fmadd_ps(wo, _mm512_set1_ps(a->s), acc[t]);
         }
     }
+    _Pragma("GCC unroll 8")
+    for (int t = 0; t < T; t++) out[t] = acc[t];
 }
 
 static void mk_q32_any(int T, const panel_q32 *P, int ns, const uint8_t *ap, size_t as, __m512 *acc) {
@@ -163,6 +175,8 @@ AI void gemm_q32_t(uint32_t t, const uint8_t *w, size_t rb, const uint8_t *act, 
             const uint8_t *wg = w + (size_t)rg * rb;
             for (int kb = 0; kb < nb; kb += KB32) {
                 const int ns = H_MIN(KB32, nb - kb);
+                if (kb + KB32 < nb) prefetch_rows(wg + (size_t)(kb + KB32) * B, rb, nr, (size_t)H_MIN(KB32, nb - kb - KB32) * B);
+                else if (rg + PR < r1) prefetch_rows(wg + (size_t)PR * rb, rb, (int)H_MIN(PR, r1 - rg - PR), (size_t)H_MIN(KB32, nb) * B);
                 pack_q32(t, wg + (size_t)kb * B, wg + (size_t)nr * rb, rb, nr, ns, &P);
                 for (int tt = t0; tt < t0 + tn; tt += MT) {
                     const int T = H_MIN(MT, t0 + tn - tt);
@@ -305,16 +319,20 @@ AI void pack_k6(const uint8_t *w, size_t rb, int nr, panel_k6 *P) {
 
 #define ACT_K(ap, as, t, s) ((const act_q8_256 *)((ap) + (size_t)(t) * (as)) + (s))
 
-AI void mk_k45(const int T, const panel_k45 *P, int nsb, const uint8_t *ap, size_t as, __m512 *acc) {
+AI void mk_k45(const int T, const panel_k45 *P, int nsb, const uint8_t *ap, size_t as, __m512 *out) {
+    __m512 acc[MT]; /* local, so it stays in registers; copied to out at the end */
+    _Pragma("GCC unroll 8")
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (int s = 0; s < nsb; s++) {
         const panel_k45 *p = P + s;
         __m512i isc[MT];
+        _Pragma("GCC unroll 8")
         for (int t = 0; t < T; t++) isc[t] = _mm512_setzero_si512();
         for (int j = 0; j < 8; j++) {
             const __m512i *q = p->q[j];
             const __m512i q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3], q4 = q[4], q5 = q[5], q6 = q[6], q7 = q[7];
             const __m512i sc = p->sc[j];
+            _Pragma("GCC unroll 8")
             for (int t = 0; t < T; t++) {
                 const int8_t *x = ACT_K(ap, as, t, s)->qs + 32 * j;
                 const __m512i z = _mm512_setzero_si512();
@@ -329,6 +347,7 @@ AI void mk_k45(const int T, const panel_k45 *P, int nsb, const uint8_t *ap, size
                 isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(d0, d1), sc));
             }
         }
+        _Pragma("GCC unroll 8")
         for (int t = 0; t < T; t++) {
             const act_q8_256 *a = ACT_K(ap, as, t, s);
             __m512i imin = _mm512_setzero_si512();
@@ -338,17 +357,23 @@ AI void mk_k45(const int T, const panel_k45 *P, int nsb, const uint8_t *ap, size
             acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(imin), p->dmin), da, acc[t]);
         }
     }
+    _Pragma("GCC unroll 8")
+    for (int t = 0; t < T; t++) out[t] = acc[t];
 }
 
-AI void mk_k6(const int T, const panel_k6 *P, int nsb, const uint8_t *ap, size_t as, __m512 *acc) {
+AI void mk_k6(const int T, const panel_k6 *P, int nsb, const uint8_t *ap, size_t as, __m512 *out) {
+    __m512 acc[MT]; /* local, so it stays in registers; copied to out at the end */
+    _Pragma("GCC unroll 8")
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (int s = 0; s < nsb; s++) {
         const panel_k6 *p = P + s;
         __m512i isc[MT];
+        _Pragma("GCC unroll 8")
         for (int t = 0; t < T; t++) isc[t] = _mm512_setzero_si512();
         for (int j = 0; j < 16; j++) {
             const __m512i q0 = p->q[j][0], q1 = p->q[j][1], q2 = p->q[j][2], q3 = p->q[j][3];
             const __m512i sc = p->sc[j];
+            _Pragma("GCC unroll 8")
             for (int t = 0; t < T; t++) {
                 const int8_t *x = ACT_K(ap, as, t, s)->qs + 16 * j;
                 const __m512i z = _mm512_setzero_si512();
@@ -359,6 +384,7 @@ AI void mk_k6(const int T, const panel_k6 *P, int nsb, const uint8_t *ap, size_t
                 isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(d0, d1), sc));
             }
         }
+        _Pragma("GCC unroll 8")
         for (int t = 0; t < T; t++) {
             const act_q8_256 *a = ACT_K(ap, as, t, s);
             __m512i imin = _mm512_setzero_si512();
@@ -367,6 +393,8 @@ AI void mk_k6(const int T, const panel_k6 *P, int nsb, const uint8_t *ap, size_t
             acc[t] = _mm512_fmadd_ps(f, _mm512_set1_ps(a->d), acc[t]);
         }
     }
+    _Pragma("GCC unroll 8")
+    for (int t = 0; t < T; t++) out[t] = acc[t];
 }
 
 #define MK_ANY(NAME, PANEL)                                                                         \
@@ -398,6 +426,8 @@ AI void gemm_qk_t(uint32_t t, const uint8_t *w, size_t rb, const uint8_t *act, s
             const uint8_t *wg = w + (size_t)rg * rb;
             for (int kb = 0; kb < nsb; kb += KSB) {
                 const int ns = H_MIN(KSB, nsb - kb);
+                if (kb + KSB < nsb) prefetch_rows(wg + (size_t)(kb + KSB) * B, rb, nr, (size_t)H_MIN(KSB, nsb - kb - KSB) * B);
+                else if (rg + PR < r1) prefetch_rows(wg + (size_t)PR * rb, rb, (int)H_MIN(PR, r1 - rg - PR), (size_t)H_MIN(KSB, nsb) * B);
                 for (int s = 0; s < ns; s++) {
                     if (t == QT_Q6_K) pack_k6(wg + (size_t)(kb + s) * B, rb, nr, &P6[s]);
                     else pack_k45(t, wg + (size_t)(kb + s) * B, rb, nr, &P45[s]);
