@@ -230,6 +230,24 @@ int hearth_tokenize(const hearth_model *m, const char *text, size_t len, int add
 /* Bytes of one token (special tokens as their text). Returns the length, or < 0 on error. */
 int hearth_token_piece(const hearth_model *m, int32_t id, char *buf, size_t cap);
 int hearth_token_is_eog(const hearth_model *m, int32_t id);
+
+/* A conversation turned into prompt tokens with the model's chat template (tokenizer.chat_template,
+ * or the format of its family when there is none). Only the template's markers become control
+ * tokens; text inside messages never does, whatever it contains. *ids: free with hearth_free. */
+typedef struct hearth_chat_message {
+    const char *role;    /* "system", "user", "assistant" */
+    const char *content; /* UTF-8 */
+} hearth_chat_message;
+
+typedef struct hearth_chat_params {
+    int add_generation_prompt; /* end with the assistant's turn header (1 to generate a reply) */
+    int enable_thinking;       /* Qwen3: 0 / 1; -1 = the template's default */
+} hearth_chat_params;
+
+int hearth_chat_tokenize(const hearth_model *m, const hearth_chat_message *msgs, int n, const hearth_chat_params *p,
+                         int32_t **ids, int *n_ids, hearth_error *err);
+/* Frees memory the library returned (token arrays). */
+void hearth_free(void *p);
 int32_t hearth_token_bos(const hearth_model *m); /* -1 if none */
 
 #ifdef __cplusplus

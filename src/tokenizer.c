@@ -110,7 +110,8 @@ static int cmp_u64(const void *a, const void *b) {
  * special tokens are taken longest first (then lowest id); each one splits every remaining text
  * fragment at its occurrences, left to right; lstrip/rstrip attributes drop adjacent ASCII
  * white space. Occurrences are found in one trie pass, then replayed in that order. */
-static int partition(const tokenizer *t, const uint8_t *s, size_t n, int parse_special, seg **out, size_t *n_out) {
+static int partition(const tokenizer *t, const uint8_t *s, size_t n, int parse_special, const uint8_t *special_ok,
+                     seg **out, size_t *n_out) {
     uint64_t *m = NULL;
     size_t nm = 0, mcap = 0;
     uint8_t *cov = NULL;
@@ -120,7 +121,8 @@ static int partition(const tokenizer *t, const uint8_t *s, size_t n, int parse_s
         int32_t node = t->trie_root[s[i]];
         for (size_t k = i; node >= 0;) {
             int32_t id = t->trie[node].token;
-            if (id >= 0 && (parse_special || !(t->attr[id] & (TOKEN_ATTR_CONTROL | TOKEN_ATTR_UNKNOWN)))) {
+            if (id >= 0 && ((parse_special && (!special_ok || special_ok[i])) ||
+                            !(t->attr[id] & (TOKEN_ATTR_CONTROL | TOKEN_ATTR_UNKNOWN)))) {
                 if (nm * sizeof(uint64_t) >= mcap &&
                     (st = tok_grow((void **)&m, &mcap, (nm + 1) * sizeof(uint64_t))))
                     goto fail;
@@ -289,6 +291,11 @@ done:
 
 int tokenizer_encode(const tokenizer *t, const char *text, size_t len, int add_special, int parse_special,
                      int32_t **ids, int *n_ids, hearth_error *err) {
+    return tokenizer_encode_ex(t, text, len, add_special, parse_special, NULL, ids, n_ids, err);
+}
+
+int tokenizer_encode_ex(const tokenizer *t, const char *text, size_t len, int add_special, int parse_special,
+                        const uint8_t *special_ok, int32_t **ids, int *n_ids, hearth_error *err) {
     *ids = NULL;
     *n_ids = 0;
     if (!text && len) return h_err(err, HEARTH_ERR_ARG, "tokenizer: NULL text with length %zu", len);
@@ -300,7 +307,7 @@ int tokenizer_encode(const tokenizer *t, const char *text, size_t len, int add_s
     size_t nseg = 0;
     tok_vec out = {0};
     tok_scratch sc = {0};
-    int st = partition(t, s, len, parse_special, &segs, &nseg);
+    int st = partition(t, s, len, parse_special, special_ok, &segs, &nseg);
     if (!st) st = t->type == TOK_SPM ? encode_spm(t, s, segs, nseg, add_special, &sc, &out)
                                     : encode_bpe(t, s, segs, nseg, add_special, &sc, &out);
     h_free(segs);

@@ -72,6 +72,13 @@ const char *tokenizer_pre_name(const tokenizer *t);   /* canonical pre-tokenizer
 int tokenizer_encode(const tokenizer *t, const char *text, size_t len, int add_special,
                      int parse_special, int32_t **ids, int *n_ids, hearth_error *err);
 
+/* The same, with parse_special restricted to the byte positions where special_ok[i] != 0
+ * (special_ok has len entries; NULL = everywhere): a control token is recognised only if it
+ * starts at such a position. Chat prompts use it so that template markers become control tokens
+ * while the same text inside a message does not (src/prompt.c). */
+int tokenizer_encode_ex(const tokenizer *t, const char *text, size_t len, int add_special, int parse_special,
+                        const uint8_t *special_ok, int32_t **ids, int *n_ids, hearth_error *err);
+
 int32_t tokenizer_bos(const tokenizer *t); /* -1 if none */
 int32_t tokenizer_eos(const tokenizer *t);
 int32_t tokenizer_eot(const tokenizer *t);
