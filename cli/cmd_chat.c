@@ -75,7 +75,7 @@ static int conversation_ids(hearth_model *m, const turn *t, int n, int has_syste
     int k = 0;
     if (has_system) msgs[k].role = t[0].role, msgs[k].content = t[0].content, k++;
     for (int i = first; i < n; i++) msgs[k].role = t[i].role, msgs[k].content = t[i].content, k++;
-    hearth_chat_params p = {.add_generation_prompt = 1, .enable_thinking = -1};
+    hearth_chat_params p = {.add_generation_prompt = 1, .enable_thinking = -1, .now = (int64_t)time(NULL)};
     int st = hearth_chat_tokenize(m, msgs, k, &p, ids, n_ids, err);
     free(msgs);
     return st;

@@ -242,6 +242,8 @@ typedef struct hearth_chat_message {
 typedef struct hearth_chat_params {
     int add_generation_prompt; /* end with the assistant's turn header (1 to generate a reply) */
     int enable_thinking;       /* Qwen3: 0 / 1; -1 = the template's default */
+    int64_t now;               /* seconds since 1970 (UTC) for templates that print the date
+                                  (strftime_now, Llama 3.x); 0 = not given (template default) */
 } hearth_chat_params;
 
 int hearth_chat_tokenize(const hearth_model *m, const hearth_chat_message *msgs, int n, const hearth_chat_params *p,

@@ -244,6 +244,7 @@ int hearth_chat_tokenize(const hearth_model *m, const hearth_chat_message *msgs,
     if (p) {
         o.add_generation_prompt = p->add_generation_prompt;
         o.enable_thinking = p->enable_thinking;
+        if (p->now > 0) o.has_now = 1, o.now = p->now;
     }
     st = prompt_chat_tokens(m, json_root(doc), &o, ids, n_ids, err);
     json_free(doc);
