@@ -18,6 +18,13 @@ CFLAGS := $(CFLAGS_BASE) $(OPT) $(SAN)
 LDLIBS := -lm -lpthread -ldl
 LDFLAGS := $(SAN)
 
+# Quiet build lines ("CC file"); make V=1 prints the commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 LIB_SRC := $(wildcard src/*.c src/cpu/*.c src/gpu/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -36,18 +43,22 @@ all: $(BUILD)/hearth
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CFLAGS_EXTRA) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(CFLAGS_EXTRA) -MMD -MP -c $< -o $@
 
 $(BUILD)/libhearth.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/hearth: $(CLI_OBJ) $(BUILD)/libhearth.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libhearth.a $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libhearth.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(SUPPORT_OBJ) $(BUILD)/libhearth.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libhearth.a $(LDFLAGS) $(LDLIBS)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libhearth.a $(LDFLAGS) $(LDLIBS)
 
 tests: $(TEST_BIN) $(BUILD)/hearth
 
