@@ -196,38 +196,71 @@ AI __m512i q32_scale_idx(int B, int wo) {
                                                           _mm_set1_epi16((short)(B / 2 + wo)), 1));
 }
 
-AI float gemv_q32_row(uint32_t t, const uint8_t *w, const uint8_t *end, const act_q8_32 *a, int nb) {
-    const int B = q32_bytes(t), off = q32_off(t);
-    const __m512i perm = q32_perm_idx(t), offv = _mm512_set1_epi8((char)off);
-    const __m512i didx = q32_scale_idx(B, 0), midx = q32_scale_idx(B, 1);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+/* The activation side of two blocks, prepared once per gemv call and shared by all rows: the
+ * codes [a_b | a_b+1], -off * (partial sums of a) to start vpdpbusd from, [d_a x8 | x8], and
+ * [s_a, 0 x7 | s_a+1, 0 x7] (Q4_1 / Q5_1: m * s once per block). */
+typedef struct {
+    __m512i a, nbias;
+    __m512 da, sa;
+} act_pair;
+
+#define GEMV_PAIRS 128 /* block pairs per prepared chunk: 8192 elements, 32 KiB of stack */
+
+AI void act_pairs_prepare(uint32_t t, const act_q8_32 *a, int nb, act_pair *ap) {
+    const __m512i offv = _mm512_set1_epi8((char)q32_off(t));
     for (int b = 0; b < nb; b += 2) {
         const int nblk = nb - b >= 2 ? 2 : 1;
-        const uint8_t *p = w + (size_t)b * B;
+        act_pair *p = ap + b / 2;
         __m512i A = act32_pair(a + b, nblk);
-        __m512 da = a5_pair_ps(a[b].d, nblk == 2 ? a[b + 1].d : 0);
-        __m512i dp = _mm512_setzero_si512();
-        if (off) dp = _mm512_sub_epi32(dp, _mm512_dpbusd_epi32(dp, offv, A));
-        /* both blocks' f16 fields lie in the first 64 bytes (Q8_0: words 0 and 17) */
-        __m512i L = a5_load64(p, end, q32_span(t, nblk));
-        dp = _mm512_dpbusd_epi32(dp, q32_codes(t, p, L, nblk, perm), A);
-        __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(didx, L)));
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_mul_ps(dw, da), acc0);
-        if (q32_has_m(t)) {
-            /* m * s once per block: s only in lanes 0 and 8 */
-            __m512 sa = _mm512_maskz_mov_ps(0x0101, a5_pair_ps(a[b].s, nblk == 2 ? a[b + 1].s : 0));
-            __m512 mw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(midx, L)));
-            acc1 = _mm512_fmadd_ps(mw, sa, acc1);
-        }
+        p->a = A;
+        p->nbias = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), offv, A));
+        p->da = a5_pair_ps(a[b].d, nblk == 2 ? a[b + 1].d : 0);
+        if (q32_has_m(t)) p->sa = _mm512_maskz_mov_ps(0x0101, a5_pair_ps(a[b].s, nblk == 2 ? a[b + 1].s : 0));
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+/* One pair of blocks (nblk = 1 or 2) of a row against a prepared pair. */
+AI void gemv_q32_pair(uint32_t t, const uint8_t *p, const uint8_t *end, const act_pair *x, int nblk,
+                      __m512i perm, __m512i didx, __m512i midx, __m512 *acc, __m512 *accm) {
+    /* both blocks' f16 fields lie in the first 64 bytes (Q8_0: words 0 and 17) */
+    __m512i L = a5_load64(p, end, q32_span(t, nblk));
+    __m512i dp = _mm512_dpbusd_epi32(q32_off(t) ? x->nbias : _mm512_setzero_si512(),
+                                     q32_codes(t, p, L, nblk, perm), x->a);
+    __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(didx, L)));
+    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_mul_ps(dw, x->da), *acc);
+    if (q32_has_m(t))
+        *accm = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(midx, L))), x->sa, *accm);
+}
+
+/* Blocks [0, nb) of one row against prepared pairs; two accumulators alternate. */
+AI float gemv_q32_row(uint32_t t, const uint8_t *w, const uint8_t *end, const act_pair *ap, int nb) {
+    const int B = q32_bytes(t);
+    const __m512i perm = q32_perm_idx(t);
+    const __m512i didx = q32_scale_idx(B, 0), midx = q32_scale_idx(B, 1);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), accm = _mm512_setzero_ps();
+    int b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        gemv_q32_pair(t, w + (size_t)b * B, end, ap + b / 2, 2, perm, didx, midx, &acc0, &accm);
+        gemv_q32_pair(t, w + (size_t)(b + 2) * B, end, ap + b / 2 + 1, 2, perm, didx, midx, &acc1, &accm);
+    }
+    for (; b < nb; b += 2)
+        gemv_q32_pair(t, w + (size_t)b * B, end, ap + b / 2, H_MIN(2, nb - b), perm, didx, midx, &acc0, &accm);
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), accm));
 }
 
 AI void gemv_q32(uint32_t t, const void *w, size_t rb, const void *act, float *y, int64_t n,
                  int64_t r0, int64_t r1) {
     const uint8_t *end = (const uint8_t *)w + (size_t)r1 * rb;
-    for (int64_t r = r0; r < r1; r++)
-        y[r - r0] = gemv_q32_row(t, (const uint8_t *)w + (size_t)r * rb, end, act, (int)(n / 32));
+    const int nb = (int)(n / 32), B = q32_bytes(t);
+    act_pair ap[GEMV_PAIRS];
+    for (int k0 = 0; k0 < nb; k0 += 2 * GEMV_PAIRS) {
+        const int kn = H_MIN(2 * GEMV_PAIRS, nb - k0);
+        act_pairs_prepare(t, (const act_q8_32 *)act + k0, kn, ap);
+        for (int64_t r = r0; r < r1; r++) {
+            float v = gemv_q32_row(t, (const uint8_t *)w + (size_t)r * rb + (size_t)k0 * B, end, ap, kn);
+            y[r - r0] = k0 ? y[r - r0] + v : v;
+        }
+    }
 }
 
 /* ---- K-quants: gemv ------------------------------------------------------------------------ */
