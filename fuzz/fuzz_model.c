@@ -1,7 +1,7 @@
 /* fuzz_model.c — libFuzzer target: hearth_model_load over a memory source on arbitrary bytes
  * (seeds: micro llama / qwen2 / qwen3 models, tests/micro_model.c), then, when it loads, a
  * session with a small context: evaluate a few tokens, tokenize a short text, generate two tokens
- * greedily. Oracles: the sanitizers, clean statuses with messages, no leak (counting allocator). */
+ * greedily, and turn a conversation into tokens with the model's chat template. Oracles: the sanitizers, clean statuses with messages, no leak (counting allocator). */
 #include "faults.h"
 #include "hearth.h"
 
@@ -77,6 +77,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
         }
         hearth_session_free(s);
+        /* the model's chat template over two messages (text from the input's last bytes) */
+        char text[17];
+        size_t tl = size < 16 ? size : 16;
+        for (size_t i = 0; i < tl; i++) text[i] = (char)(data[size - tl + i] ? data[size - tl + i] : ' ');
+        text[tl] = 0;
+        const hearth_chat_message msgs[2] = {{"system", "be brief"}, {"user", text}};
+        hearth_chat_params cp = {.add_generation_prompt = 1, .enable_thinking = -1};
+        int32_t *cids = NULL;
+        int n_cids = 0;
+        int cst = hearth_chat_tokenize(m, msgs, 2, &cp, &cids, &n_cids, &err);
+        if (cst == HEARTH_OK)
+            for (int i = 0; i < n_cids; i++) FUZZ_CHECK(cids[i] >= 0 && cids[i] < info.n_vocab);
+        else
+            FUZZ_CHECK(err.msg[0]);
+        hearth_free(cids);
     }
     hearth_model_free(m);
     fault_alloc_uninstall(&fa);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh BIN SECONDS — runs one libFuzzer target for SECONDS (0: each seed input once) over a
 # scratch corpus build-fuzz/corpus/<name> plus the committed seeds fuzz/corpus/<name> (name = target
-# without "fuzz_") and, for targets that read GGUF files, the hostile corpus tests/data/hostile.
+# without "fuzz_"), seeds generated at build time in build-fuzz/seeds/<name> (chat: the templates
+# of an npm dependency) and, for targets that read GGUF files, the hostile corpus tests/data/hostile.
 # Prints and appends to build-fuzz/summary.md one row: target, seconds, executions, exec/s,
 # coverage (edges), features, corpus size, new units, peak RSS, result. Exit status 1 on a crash.
 # With FUZZ_COVERAGE=1 (make fuzz-cov) the raw profile goes to <bin dir>/<target>.profraw.
@@ -14,6 +15,7 @@ root=build-fuzz
 mkdir -p "$root/corpus/$name" "$root/logs" "$root/artifacts/$target"
 dirs=("$root/corpus/$name")
 [ -d "fuzz/corpus/$name" ] && dirs+=("fuzz/corpus/$name")
+[ -d "$root/seeds/$name" ] && dirs+=("$root/seeds/$name") # generated seeds (fuzz/extract_templates.mjs)
 case "$name" in gguf|model) dirs+=(tests/data/hostile) ;; esac
 log=$root/logs/$target.log
 opts=(-print_final_stats=1 -timeout=20 -rss_limit_mb=2560 -max_len=65536

@@ -64,6 +64,7 @@ $(FUZZ_DIR)/fuzz/%: fuzz/%.c $(FUZZ_SUPPORT) $(wildcard tests/*.h) $(FUZZ_DIR)/l
 
 fuzz-build: fuzz-lib
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@[ -d $(FUZZ_DIR)/seeds/chat ] || ! command -v node >/dev/null || node fuzz/extract_templates.mjs $(FUZZ_DIR)/seeds/chat
 
 fuzz-regress: fuzz-build
 	@fail=0; for t in $(FUZZ_TARGETS); do fuzz/run.sh $(FUZZ_DIR)/fuzz/$$t 0 || fail=1; done; exit $$fail

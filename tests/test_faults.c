@@ -141,7 +141,7 @@ typedef struct gen_text {
 
 typedef struct model_run {
     int load_st, session_st, eval_st, tok_st, gen_st;
-    int n_tok, n_gen;
+    int n_tok, n_gen, n_chat;
     gen_text text; /* what the token callback received */
     char msg[512];
 } model_run;
@@ -154,7 +154,8 @@ static int on_token(void *user, int32_t id, const char *text, size_t len) {
     return 0;
 }
 
-/* Load, new session, eval 3 tokens, tokenize, generate 3 tokens; stops at the first error.
+/* Load, new session, eval 3 tokens, tokenize (plain and a chat through the model's template),
+ * generate 3 tokens; stops at the first error.
  * fa is installed for the whole run; fail_at counts from the first allocation of the run. */
 static model_run run_model(const uint8_t *data, size_t len, fault_alloc *fa, size_t fail_at, int with_tok) {
     model_run r = {0};
@@ -180,6 +181,12 @@ static model_run run_model(const uint8_t *data, size_t len, fault_alloc *fa, siz
     if (with_tok) {
         int32_t toks[16];
         if ((r.tok_st = hearth_tokenize(m, "hello ab", 8, 1, 0, toks, 16, &r.n_tok, &err))) goto done;
+        const hearth_chat_message msgs[2] = {{"system", "be brief"}, {"user", "hello"}};
+        hearth_chat_params cp = {.add_generation_prompt = 1, .enable_thinking = -1};
+        int32_t *cids = NULL;
+        r.tok_st = hearth_chat_tokenize(m, msgs, 2, &cp, &cids, &r.n_chat, &err);
+        hearth_free(cids);
+        if (r.tok_st) goto done;
         if ((r.eval_st = hearth_session_set_tokens(s, toks, r.n_tok, NULL))) {
             snprintf(err.msg, sizeof err.msg, "%s", hearth_session_errmsg(s));
             goto done;
@@ -214,6 +221,7 @@ static void model_alloc_faults(const char *label, const uint8_t *data, size_t le
     model_run clean = run_model(data, len, &fa, 0, with_tok);
     CHECK_MSG(!run_failed(&clean), "%s: clean run failed: %s", label, clean.msg);
     CHECK_EQ_INT(clean.n_gen, 3);
+    if (with_tok) CHECK(clean.n_chat > 10);
     CHECK_EQ_INT(fa.live, 0);
     const size_t n = fa.n_allocs;
     int stages[5] = {0};

@@ -243,6 +243,44 @@ static void test_nested_template_loops(void) {
     }
 }
 
+/* The same loop as a model's own chat template, through hearth_chat_tokenize: a clear error (the
+ * template's limit), not a hang, and nothing leaks. */
+static void test_nested_loop_model_template(void) {
+    const char *tmpl = "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}"
+                       "{% for d in range(1000) %}{{ messages[0].content }}{% endfor %}{% endfor %}{% endfor %}"
+                       "{% endfor %}";
+    gguf_writer w;
+    gw_init(&w);
+    micro_edit edit = {.skip = {"tokenizer.chat_template"}};
+    micro_model_writer(&w, "llama", 1, &edit);
+    gw_kv_str(&w, "tokenizer.chat_template", tmpl);
+    gw_buf file = {0};
+    gw_finish(&w, &file, NULL);
+    gw_free(&w);
+    fault_alloc fa;
+    fault_alloc_install(&fa, 0);
+    hearth_source src;
+    hearth_source_from_memory(&src, file.data, file.len);
+    hearth_error err = {0};
+    hearth_model *m = NULL;
+    CHECK_MSG(hearth_model_load(&m, &src, NULL, &err) == HEARTH_OK, "%s", err.msg);
+    if (m) {
+        const hearth_chat_message msgs[1] = {{"user", "hello"}};
+        hearth_chat_params cp = {.add_generation_prompt = 1, .enable_thinking = -1};
+        int32_t *ids = NULL;
+        int n = 0;
+        int st = hearth_chat_tokenize(m, msgs, 1, &cp, &ids, &n, &err);
+        CHECK_MSG(st == HEARTH_ERR_RANGE, "%s '%s'", hearth_status_name(st), err.msg);
+        CHECK_STR_CONTAINS(err.msg, "limit");
+        CHECK_STR_CONTAINS(err.msg, "at line 1 col");
+        hearth_free(ids);
+    }
+    hearth_model_free(m);
+    fault_alloc_uninstall(&fa);
+    CHECK_EQ_INT(fa.live, 0);
+    gw_buf_free(&file);
+}
+
 /* JSON: 1,000,000 nested arrays stop at the depth limit (RANGE, with the position); a 10 MB string
  * parses with the DOM within a small multiple of the input. */
 static void test_json_bounds(void) {
@@ -281,6 +319,7 @@ int main(void) {
     RUN(test_max_tokens_beyond_context);
     RUN(test_tokenize_10mb);
     RUN(test_nested_template_loops);
+    RUN(test_nested_loop_model_template);
     RUN(test_json_bounds);
     return test_summary();
 }
