@@ -77,7 +77,13 @@ AI void prefetch_rows(const uint8_t *p, size_t rb, int nr, size_t bytes) {
         for (size_t o = 0; o < bytes + 63; o += 64) _mm_prefetch((const char *)(p + (size_t)i * rb + o), _MM_HINT_T0);
 }
 
+/* Masked loads and stores only for a partial panel: they are slow on Zen 5 (docs/KERNELS.md). */
 AI void y_update(float *yp, __mmask16 km, __m512 v, int first) {
+    if (km == 0xFFFF) {
+        if (!first) v = _mm512_add_ps(v, _mm512_loadu_ps(yp));
+        _mm512_storeu_ps(yp, v);
+        return;
+    }
     if (!first) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(km, yp));
     _mm512_mask_storeu_ps(yp, km, v);
 }
