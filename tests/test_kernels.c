@@ -1,7 +1,7 @@
 /* test_kernels.c — every SIMD kernel level compiled in and runnable here (AVX2, AVX-512, wasm
  * SIMD128) against the scalar reference of quant.c (the specification): activation quantization
  * byte for byte; gemv and gemm per weight type on random bit patterns and on quantized
- * real-valued rows, odd sizes, unaligned row ranges, 1..17 and 130 tokens.
+ * real-valued rows, odd sizes, unaligned row ranges, 1..17 and 260 tokens.
  *
  * Tolerance (gemv/gemm vs reference): the integer block sums are exact in both, so they differ
  * only by float rounding of the block products and by summation order. With u = 2^-24 and k
@@ -313,14 +313,14 @@ static void run_matrix_cases(cpu_level lvl, uint32_t type, rng_t *r) {
             free(w);
         }
     }
-    /* more tokens than one token block (130 > 128), 40 rows */
+    /* more tokens than one token block of the AVX-512 gemm (260 > 256), 40 rows */
     mat_case m = {fast, ref, type, 40, qi->block == 256 ? 512 : 64, 0, NULL, NULL};
     m.rb = quant_row_bytes(type, m.n);
     uint8_t *w = make_weights(r, type, m.rows, m.n, 1);
     m.w = w;
     m.mags = malloc(m.rows * m.n * sizeof(double));
     for (int64_t row = 0; row < m.rows; row++) weight_mags(type, w + row * m.rb, m.n, m.mags + row * m.n);
-    check_gemm(r, &m, 130, 1, 39);
+    check_gemm(r, &m, 260, 1, 39);
     free(m.mags);
     free(w);
 }
