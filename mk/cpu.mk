@@ -37,3 +37,13 @@ $(BUILD)/bench/bench_kernels: bench/bench_kernels.c $(BUILD)/libhearth.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libhearth.a $(LDFLAGS) $(LDLIBS)
 
 bench-kernels: $(BUILD)/bench/bench_kernels
+
+# The kernel benchmark for wasm32-wasi (one thread; run under node):
+#   make bench-kernels-wasm && node --no-warnings tests/wasi_run.mjs build-wasm/bench_kernels.wasm --help
+$(WASM_BUILD)/bench_kernels.wasm: bench/bench_kernels.c src/base.c src/quant.c $(wildcard src/cpu/*.c) $(wildcard src/cpu/*.h)
+	@mkdir -p $(dir $@)
+	$(WASM_CC) $(WASM_CFLAGS) -fuse-ld=$(WASM_LD) -Wl,--max-memory=4294967296 -o $@ bench/bench_kernels.c \
+	  src/base.c src/quant.c $(wildcard src/cpu/*.c)
+
+.PHONY: bench-kernels-wasm
+bench-kernels-wasm: $(WASM_BUILD)/bench_kernels.wasm
