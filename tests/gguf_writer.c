@@ -253,7 +253,7 @@ uint8_t gw_fill_byte(uint64_t i, uint64_t pos) {
     return (uint8_t)(pos * 31u + i * 7u + 1u + (pos >> 8));
 }
 
-uint64_t gw_tensor_raw(gguf_writer *w, const void *name, uint64_t name_len, uint32_t type,
+uint64_t gw_add_tensor_raw(gguf_writer *w, const void *name, uint64_t name_len, uint32_t type,
                        uint32_t n_dims, const uint64_t *ne, const void *data, uint64_t data_len) {
     if (w->n_tensors == w->cap_tensors) {
         w->cap_tensors = w->cap_tensors ? w->cap_tensors * 2 : 8;
@@ -276,14 +276,14 @@ uint64_t gw_tensor_raw(gguf_writer *w, const void *name, uint64_t name_len, uint
     return idx;
 }
 
-uint64_t gw_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+uint64_t gw_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
                    const uint64_t *ne, const void *data) {
     uint64_t n = 1;
     for (uint32_t d = 0; d < n_dims; d++) n *= ne[d];
-    return gw_tensor_raw(w, name, strlen(name), type, n_dims, ne, data, gw_type_size(type, n));
+    return gw_add_tensor_raw(w, name, strlen(name), type, n_dims, ne, data, gw_type_size(type, n));
 }
 
-void gw_tensor_offset(gguf_writer *w, uint64_t i, uint64_t rel_offset) {
+void gw_set_tensor_offset(gguf_writer *w, uint64_t i, uint64_t rel_offset) {
     if (i >= w->n_tensors) return;
     w->tensors[i].has_offset = 1;
     w->tensors[i].offset = rel_offset;

@@ -7,7 +7,7 @@
  *   gw_kv_str(&w, "general.architecture", "llama");
  *   gw_kv_u32(&w, "general.alignment", 32);
  *   uint64_t ne[2] = {8, 2};
- *   gw_tensor(&w, "tok.weight", GW_T_F32, 2, ne, NULL);   // NULL: deterministic fill
+ *   gw_add_tensor(&w, "tok.weight", GW_T_F32, 2, ne, NULL);   // NULL: deterministic fill
  *   gw_buf file = {0};
  *   gw_layout lay;
  *   gw_finish(&w, &file, &lay);
@@ -82,7 +82,7 @@ typedef struct gw_tensor_info {
     uint64_t ne[8];       /* up to 8 written dims, so tests can write n_dims > 4 */
     uint8_t *data;        /* owned copy of the data bytes */
     uint64_t data_len;
-    int has_offset;       /* offset fixed by gw_tensor_offset instead of the running layout */
+    int has_offset;       /* offset fixed by gw_set_tensor_offset instead of the running layout */
     uint64_t offset;      /* relative to the start of the data section */
 } gw_tensor_info;
 
@@ -124,13 +124,13 @@ void gw_kv_arr(gguf_writer *w, const char *key, uint32_t elem_type, uint64_t n, 
 void gw_kv_arr_str(gguf_writer *w, const char *key, uint64_t n, const char *const *strs);
 
 /* Tensors. data NULL: a deterministic byte pattern (gw_fill_byte). Returns the tensor index. */
-uint64_t gw_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+uint64_t gw_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
                    const uint64_t *ne, const void *data);
 /* Full control: any name bytes, any n_dims (<= 8 written), any data length. */
-uint64_t gw_tensor_raw(gguf_writer *w, const void *name, uint64_t name_len, uint32_t type,
+uint64_t gw_add_tensor_raw(gguf_writer *w, const void *name, uint64_t name_len, uint32_t type,
                        uint32_t n_dims, const uint64_t *ne, const void *data, uint64_t data_len);
 /* Fixes the relative data offset of tensor i (default: running sum padded to the alignment). */
-void gw_tensor_offset(gguf_writer *w, uint64_t i, uint64_t rel_offset);
+void gw_set_tensor_offset(gguf_writer *w, uint64_t i, uint64_t rel_offset);
 /* The byte the default fill puts at position pos of tensor i. */
 uint8_t gw_fill_byte(uint64_t i, uint64_t pos);
 

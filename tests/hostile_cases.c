@@ -21,9 +21,9 @@ void hostile_base(gguf_writer *w) {
     const uint64_t u64s[2] = {7, 8};
     gw_kv_arr(w, "test.u64s", GW_UINT64, 2, u64s);
     const uint64_t ne_tok[2] = {8, 2}, ne_q[2] = {32, 2}, ne_norm[1] = {8};
-    gw_tensor(w, "tok.weight", GW_T_F32, 2, ne_tok, NULL);
-    gw_tensor(w, "blk.0.q", GW_T_Q8_0, 2, ne_q, NULL);
-    gw_tensor(w, "out.norm", GW_T_F16, 1, ne_norm, NULL);
+    gw_add_tensor(w, "tok.weight", GW_T_F32, 2, ne_tok, NULL);
+    gw_add_tensor(w, "blk.0.q", GW_T_Q8_0, 2, ne_q, NULL);
+    gw_add_tensor(w, "out.norm", GW_T_F16, 1, ne_norm, NULL);
 }
 
 void hostile_rich(gw_buf *out, uint32_t version) {
@@ -50,7 +50,7 @@ void hostile_rich(gw_buf *out, uint32_t version) {
     gw_kv_raw(&w, "t.nested", 8, GW_ARRAY, v.data, v.len);
     gw_buf_free(&v);
     const uint64_t ne[3] = {256, 1, 2};
-    gw_tensor(&w, "k.q4k", GW_T_Q4_K, 3, ne, NULL);
+    gw_add_tensor(&w, "k.q4k", GW_T_Q4_K, 3, ne, NULL);
     gw_finish(&w, out, NULL);
     gw_free(&w);
 }
@@ -88,7 +88,7 @@ const char *hostile_seed(size_t i, gw_buf *out) {
             char tn[16];
             snprintf(tn, sizeof tn, "t%zu", k);
             const uint64_t ne[1] = {gw_type_block(types[k])};
-            gw_tensor(&w, tn, types[k], 1, ne, NULL);
+            gw_add_tensor(&w, tn, types[k], 1, ne, NULL);
         }
         name = "all_types";
         break;
@@ -430,7 +430,7 @@ CASE(c_n_dims_5) {
     hc c;
     begin(&c, out, e, 1);
     const uint64_t ne[5] = {32, 1, 1, 1, 1};
-    gw_tensor_raw(&c.w, "five.d", 6, GW_T_F32, 5, ne, NULL, 128);
+    gw_add_tensor_raw(&c.w, "five.d", 6, GW_T_F32, 5, ne, NULL, 128);
     layout(&c);
     sub(e, "tensor 'five.d'");
     sub(e, "5 dimensions (must be 1..4)");
@@ -454,7 +454,7 @@ CASE(c_dim_minus_one) { dim_value(out, e, 1, UINT64_MAX, "-1"); }
 static void big_tensor(gw_buf *out, hostile_expect *e, uint32_t type, uint32_t nd, const uint64_t *ne) {
     hc c;
     begin(&c, out, e, 1);
-    gw_tensor_raw(&c.w, "huge", 4, type, nd, ne, NULL, 64);
+    gw_add_tensor_raw(&c.w, "huge", 4, type, nd, ne, NULL, 64);
     layout(&c);
     sub(e, "tensor 'huge'");
     end(&c);
@@ -514,7 +514,7 @@ static void bad_row(gw_buf *out, hostile_expect *e, uint32_t type, uint64_t ne0,
     hc c;
     begin(&c, out, e, 1);
     const uint64_t ne[2] = {ne0, 2};
-    gw_tensor_raw(&c.w, "bad.row", 7, type, 2, ne, NULL, 64);
+    gw_add_tensor_raw(&c.w, "bad.row", 7, type, 2, ne, NULL, 64);
     layout(&c);
     sub(e, "tensor 'bad.row'");
     sub(e, "row length %llu is not a multiple of the %s block size %u", ULL(ne0), tname, block);
@@ -572,8 +572,8 @@ CASE(c_overlapping_tensors) {
     hc c;
     begin(&c, out, e, 1);
     const uint64_t ne[1] = {16};
-    uint64_t i = gw_tensor(&c.w, "alias.of.tok", GW_T_F32, 1, ne, NULL);
-    gw_tensor_offset(&c.w, i, 0);
+    uint64_t i = gw_add_tensor(&c.w, "alias.of.tok", GW_T_F32, 1, ne, NULL);
+    gw_set_tensor_offset(&c.w, i, 0);
     layout(&c);
     e->known_issue = "overlapping tensor data is accepted";
     sub(e, "tensor 'alias.of.tok'");
@@ -586,12 +586,12 @@ CASE(c_size_amplification) {
     begin(&c, out, e, 0);
     gw_kv_str(&c.w, "general.architecture", "llama");
     const uint64_t ne[1] = {256};
-    gw_tensor(&c.w, "t.0", GW_T_F32, 1, ne, NULL);
+    gw_add_tensor(&c.w, "t.0", GW_T_F32, 1, ne, NULL);
     for (int k = 1; k < 200; k++) {
         char name[16];
         snprintf(name, sizeof name, "t.%d", k);
-        uint64_t i = gw_tensor(&c.w, name, GW_T_F32, 1, ne, NULL);
-        gw_tensor_offset(&c.w, i, 0);
+        uint64_t i = gw_add_tensor(&c.w, name, GW_T_F32, 1, ne, NULL);
+        gw_set_tensor_offset(&c.w, i, 0);
     }
     layout(&c);
     e->known_issue = "overlapping tensor data is accepted (200 x 1 KiB tensors in a 6 KiB file)";
@@ -645,7 +645,7 @@ static void align_type(gw_buf *out, hostile_expect *e, uint32_t type, const char
     }
     }
     const uint64_t ne[2] = {8, 2};
-    gw_tensor(&c.w, "tok.weight", GW_T_F32, 2, ne, NULL);
+    gw_add_tensor(&c.w, "tok.weight", GW_T_F32, 2, ne, NULL);
     layout(&c);
     sub(e, "general.alignment has type %s (must be uint32)", tname);
     end(&c);
@@ -665,7 +665,7 @@ CASE(c_duplicate_tensor_name) {
     hc c;
     begin(&c, out, e, 1);
     const uint64_t ne[1] = {8};
-    gw_tensor(&c.w, "blk.0.q", GW_T_F32, 1, ne, NULL);
+    gw_add_tensor(&c.w, "blk.0.q", GW_T_F32, 1, ne, NULL);
     layout(&c);
     sub(e, "duplicate tensor name 'blk.0.q'");
     end(&c);
@@ -703,7 +703,7 @@ CASE(c_tensor_name_with_nul) {
     hc c;
     begin(&c, out, e, 1);
     const uint64_t ne[1] = {8};
-    gw_tensor_raw(&c.w, "tok.weight\0x", 12, GW_T_F32, 1, ne, NULL, 32);
+    gw_add_tensor_raw(&c.w, "tok.weight\0x", 12, GW_T_F32, 1, ne, NULL, 32);
     layout(&c);
     sub(e, "tensor info 3 at offset %llu contains a NUL byte", ULL(c.lay.ti_off[3] + 8));
     end(&c);

@@ -23,7 +23,7 @@ static void f32_tensor(gguf_writer *w, const char *name, uint64_t n, float base,
     if (!v) abort();
     for (uint64_t i = 0; i < n; i++) v[i] = base + scale * det(s);
     const uint64_t ne[1] = {n};
-    gw_tensor(w, name, GW_T_F32, 1, ne, v);
+    gw_add_tensor(w, name, GW_T_F32, 1, ne, v);
     free(v);
 }
 
@@ -38,7 +38,7 @@ static void q8_tensor(gguf_writer *w, const char *name, uint64_t cols, uint64_t 
         for (int j = 0; j < 32; j++) b[34 * k + 2 + j] = (uint8_t)(int8_t)(int)(det(s) * 64.0f);
     }
     const uint64_t ne[2] = {cols, rows};
-    gw_tensor(w, name, GW_T_Q8_0, 2, ne, b);
+    gw_add_tensor(w, name, GW_T_Q8_0, 2, ne, b);
     free(b);
 }
 
@@ -151,7 +151,7 @@ void micro_model_writer(gguf_writer *wr, const char *arch, int with_tokenizer, c
         char name[128];
         snprintf(name, sizeof name, "%.*s", (int)t->name_len, (const char *)t->name);
         if (skipped(edit, name)) continue;
-        gw_tensor_raw(wr, t->name, t->name_len, t->type, t->n_dims, t->ne, t->data, t->data_len);
+        gw_add_tensor_raw(wr, t->name, t->name_len, t->type, t->n_dims, t->ne, t->data, t->data_len);
     }
     gw_free(&tmp);
 }

@@ -486,7 +486,7 @@ static void build_everything(gguf_writer *w, uint32_t version, uint32_t align_ke
         uint32_t nd = 1 + (uint32_t)(k % 4);
         char name[32];
         snprintf(name, sizeof name, "t.%zu.type%u", k, t);
-        gw_tensor(w, name, t, nd, ne, NULL);
+        gw_add_tensor(w, name, t, nd, ne, NULL);
     }
 }
 
@@ -647,7 +647,7 @@ static void build_big_header(gw_buf *out, gw_layout *lay, uint64_t n_strings) {
     gw_kv_raw(&w, "tokenizer.ggml.tokens", 21, GW_ARRAY, v.data, v.len);
     gw_buf_free(&v);
     const uint64_t ne[2] = {1024, 1024};
-    gw_tensor(&w, "big.weight", GW_T_F32, 2, ne, NULL);
+    gw_add_tensor(&w, "big.weight", GW_T_F32, 2, ne, NULL);
     gw_finish(&w, out, lay);
     gw_free(&w);
 }

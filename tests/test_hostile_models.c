@@ -41,30 +41,30 @@ static void add_key_len_15(gguf_writer *w) { gw_kv_u32(w, "qwen3.attention.key_l
 static void add_rope_scaling(gguf_writer *w) { gw_kv_str(w, "llama.rope.scaling.type", "yarn"); }
 static void add_attn_q_q8_1(gguf_writer *w) {
     const uint64_t ne[2] = {32, 32};
-    gw_tensor(w, "blk.0.attn_q.weight", GW_T_Q8_1, 2, ne, NULL);
+    gw_add_tensor(w, "blk.0.attn_q.weight", GW_T_Q8_1, 2, ne, NULL);
 }
 static void add_attn_q_3d(gguf_writer *w) {
     const uint64_t ne[3] = {32, 16, 2};
-    gw_tensor(w, "blk.0.attn_q.weight", GW_T_F32, 3, ne, NULL);
+    gw_add_tensor(w, "blk.0.attn_q.weight", GW_T_F32, 3, ne, NULL);
 }
 static void add_norm_f16(gguf_writer *w) {
     const uint64_t ne[1] = {32};
-    gw_tensor(w, "blk.0.attn_norm.weight", GW_T_F16, 1, ne, NULL);
+    gw_add_tensor(w, "blk.0.attn_norm.weight", GW_T_F16, 1, ne, NULL);
 }
 static void add_embd_1d(gguf_writer *w) {
     const uint64_t ne[1] = {32 * 16};
-    gw_tensor(w, "token_embd.weight", GW_T_F32, 1, ne, NULL);
+    gw_add_tensor(w, "token_embd.weight", GW_T_F32, 1, ne, NULL);
 }
 static void add_rope_freqs_nan(gguf_writer *w) {
     float v[8];
     for (int i = 0; i < 8; i++) v[i] = i == 3 ? __builtin_nanf("") : 1.0f;
     const uint64_t ne[1] = {8};
-    gw_tensor(w, "rope_freqs.weight", GW_T_F32, 1, ne, v);
+    gw_add_tensor(w, "rope_freqs.weight", GW_T_F32, 1, ne, v);
 }
 static void add_rope_freqs_zero(gguf_writer *w) {
     float v[8] = {1, 1, 1, 1, 1, 1, 1, 0};
     const uint64_t ne[1] = {8};
-    gw_tensor(w, "rope_freqs.weight", GW_T_F32, 1, ne, v);
+    gw_add_tensor(w, "rope_freqs.weight", GW_T_F32, 1, ne, v);
 }
 static void add_tok_model_bert(gguf_writer *w) { gw_kv_str(w, "tokenizer.ggml.model", "bert"); }
 static void add_tokens_u32(gguf_writer *w) {
