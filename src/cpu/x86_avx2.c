@@ -1,6 +1,7 @@
 /* x86_avx2.c — AVX2 + FMA + F16C kernels (x86-64 CPUs without AVX-512 VNNI): byte-exact
- * activation quantization, and for every type a "one row x up to 4 tokens" register kernel:
- * each weight block is unpacked once and multiplied with 1 (gemv) or 4 (gemm) activation rows.
+ * activation quantization; for every type a "one row x up to 4 tokens" register kernel (gemv,
+ * and gemm of a few tokens: each weight block is unpacked once and multiplied with 1-4
+ * activation rows); and for the quantized types a packed-panel gemm (8 rows x 4 tokens).
  * Integer dot products use vpmaddubsw (u8 x s8 -> s16 pairs, which must not saturate: signed
  * codes go through the |w|, sign(a, w) trick, unsigned codes are at most 63) and vpmaddwd.
  * Built with per-object flags (mk/cpu.mk); without them only an empty table is exported. */
@@ -202,17 +203,18 @@ AI __m256i bits_to_0x10(const uint8_t *p) {
 }
 
 /* The 32 codes of the block at p in element order: signed q for Q4_0 / Q5_0 / Q8_0, unsigned
- * for Q4_1 / Q5_1. */
-AI __m256i q32_codes(uint32_t t, const uint8_t *p) {
+ * for Q4_1 / Q5_1 (with sub_off = 0 also Q4_0 / Q5_0: q + 8, q + 16). */
+AI __m256i q32_codes_off(uint32_t t, const uint8_t *p, int sub_off) {
     if (t == QT_Q8_0) return _mm256_loadu_si256((const __m256i *)(p + 2));
     const int qs = t == QT_Q4_0 ? 2 : t == QT_Q4_1 ? 4 : t == QT_Q5_0 ? 6 : 8;
     __m128i b = _mm_loadu_si128((const __m128i *)(p + qs));
     __m256i v = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0x0F));
     if (t == QT_Q5_0 || t == QT_Q5_1) v = _mm256_or_si256(v, bits_to_0x10(p + (t == QT_Q5_0 ? 2 : 4)));
-    if (t == QT_Q4_0) v = _mm256_sub_epi8(v, _mm256_set1_epi8(8));
-    if (t == QT_Q5_0) v = _mm256_sub_epi8(v, _mm256_set1_epi8(16));
+    if (sub_off && t == QT_Q4_0) v = _mm256_sub_epi8(v, _mm256_set1_epi8(8));
+    if (sub_off && t == QT_Q5_0) v = _mm256_sub_epi8(v, _mm256_set1_epi8(16));
     return v;
 }
+AI __m256i q32_codes(uint32_t t, const uint8_t *p) { return q32_codes_off(t, p, 1); }
 
 /* One row against T tokens: out[j] = row . token j. */
 AI void row_q32(uint32_t t, const int T, const uint8_t *w, const act_q8_32 *const *a, int nb, float *out) {
@@ -343,6 +345,383 @@ AI void row_q6k(const int T, const uint8_t *w, const act_q8_256 *const *a, int n
     for (int j = 0; j < T; j++) out[j] = hsum_ps(acc[j]);
 }
 
+/* ---- packed-panel gemm (prefill) ---------------------------------------------------------------
+ * The scheme of x86_avx512_gemm.c with 8 rows per panel (one per 32-bit lane of a ymm): 8 rows
+ * x one K chunk are unpacked to unsigned codes and transposed so that lane r holds 4 consecutive
+ * codes of row r; vpmaddubsw with 4 activation bytes broadcast gives two int16 sums per row,
+ * which are added in int16 over as many 4-code groups as cannot overflow (G below: 8 for 4-bit
+ * codes, 30480 at most; 4 for 5-bit; 2 for Q6_K's 6-bit) and then widened (vpmaddwd, which also
+ * applies the K-quants' integer sub-block scales). Q8_0 keeps |q| in the panel and applies the
+ * sign of q to the activations (vpsignb), so its pairs stay below 2 * 128 * 127. A register tile
+ * of 8 rows x 4 tokens; a panel (<= 12 KiB, stack) serves a block of 256 tokens. */
+
+#define P2R 8     /* rows per panel */
+#define P2T 4     /* tokens per register tile */
+#define P2TB 256  /* tokens per block */
+#define P2KB 16   /* 32-blocks per K chunk */
+#define P2KS 2    /* K-quant super-blocks per chunk */
+#define P2MIN 6   /* fewer tokens: the row kernels (measured crossover 4-6) */
+
+AI __m256i bc32(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* 8x8 transpose of 32-bit elements: r[i] lane c -> r[c] lane i. */
+AI void tr8x8(__m256i r[8]) {
+    __m256i t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        u[4 * i + 0] = _mm256_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm256_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm256_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm256_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    /* u[4m + c], 128-bit half h = rows 4m..4m+3 of column 4h + c */
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm256_permute2x128_si256(u[c], u[4 + c], 0x20);
+        r[4 + c] = _mm256_permute2x128_si256(u[c], u[4 + c], 0x31);
+    }
+}
+
+AI void p2_prefetch(const uint8_t *p, size_t rb, int nr, size_t bytes) {
+    for (int i = 0; i < nr; i++)
+        for (size_t o = 0; o < bytes + 63; o += 64) _mm_prefetch((const char *)(p + (size_t)i * rb + o), _MM_HINT_T0);
+}
+
+AI void p2_store(float *yp, int nr, __m256 v, int first) {
+    if (nr == P2R) {
+        if (!first) v = _mm256_add_ps(v, _mm256_loadu_ps(yp));
+        _mm256_storeu_ps(yp, v);
+        return;
+    }
+    float tmp[P2R];
+    _mm256_storeu_ps(tmp, v);
+    for (int i = 0; i < nr; i++) yp[i] = first ? tmp[i] : yp[i] + tmp[i];
+}
+
+/* int16 pair sums -> int32 lanes */
+AI __m256i widen16(__m256i s16) { return _mm256_madd_epi16(s16, _mm256_set1_epi16(1)); }
+
+typedef struct {
+    __m256i q[P2KB][8]; /* unsigned codes (Q8_0: |q|) */
+    __m256i s[P2KB][8]; /* Q8_0 only: q, for the signs */
+    __m256 ws[P2KB], wo[P2KB];
+} p2_q32;
+
+AI int q32_g(uint32_t t) { return t == QT_Q4_0 || t == QT_Q4_1 ? 8 : t == QT_Q8_0 ? 1 : 4; }
+
+AI void p2_pack_q32(uint32_t t, const uint8_t *w, size_t rb, int nr, int ns, p2_q32 *P) {
+    const int B = q32_bytes(t);
+    for (int j = 0; j < ns; j++) {
+        __m256i r[8], sg[8];
+        for (int i = 0; i < 8; i++) {
+            if (i >= nr) {
+                r[i] = sg[i] = _mm256_setzero_si256();
+                continue;
+            }
+            __m256i v = q32_codes_off(t, w + (size_t)i * rb + (size_t)j * B, 0);
+            if (t == QT_Q8_0) sg[i] = v, v = _mm256_sign_epi8(v, v);
+            r[i] = v;
+        }
+        tr8x8(r);
+        for (int c = 0; c < 8; c++) P->q[j][c] = r[c];
+        if (t == QT_Q8_0) {
+            tr8x8(sg);
+            for (int c = 0; c < 8; c++) P->s[j][c] = sg[c];
+        }
+        float d[8], o[8];
+        for (int i = 0; i < 8; i++) {
+            const uint8_t *p = w + (size_t)(i < nr ? i : 0) * rb + (size_t)j * B;
+            d[i] = i < nr ? f16(p) : 0;
+            o[i] = i >= nr ? 0 : q32_has_m(t) ? f16(p + 2) : t == QT_Q4_0 ? -8 * d[i] : t == QT_Q5_0 ? -16 * d[i] : 0;
+        }
+        P->ws[j] = _mm256_loadu_ps(d);
+        P->wo[j] = _mm256_loadu_ps(o);
+    }
+}
+
+AI void p2_mk_q32(uint32_t t, const int T, const p2_q32 *P, int ns, const uint8_t *ap, size_t as, __m256 *out) {
+    const int G = q32_g(t);
+    __m256 acc[P2T];
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < T; k++) acc[k] = _mm256_setzero_ps();
+    for (int j = 0; j < ns; j++) {
+        __m256i w[8];
+        _Pragma("GCC unroll 8")
+        for (int c = 0; c < 8; c++) w[c] = P->q[j][c];
+        const __m256 ws = P->ws[j], wo = P->wo[j];
+        _Pragma("GCC unroll 4")
+        for (int k = 0; k < T; k++) {
+            const act_q8_32 *a = (const act_q8_32 *)(ap + (size_t)k * as) + j;
+            __m256i s32 = _mm256_setzero_si256(), s16 = _mm256_setzero_si256();
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < 8; c++) {
+                __m256i b = bc32(a->qs + 4 * c);
+                if (t == QT_Q8_0) b = _mm256_sign_epi8(b, P->s[j][c]);
+                __m256i p = _mm256_maddubs_epi16(w[c], b);
+                if (G == 1) {
+                    s32 = _mm256_add_epi32(s32, widen16(p));
+                } else {
+                    s16 = _mm256_add_epi16(s16, p);
+                    if ((c + 1) % G == 0) s32 = _mm256_add_epi32(s32, widen16(s16)), s16 = _mm256_setzero_si256();
+                }
+            }
+            __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(s32), _mm256_set1_ps(a->d));
+            acc[k] = _mm256_fmadd_ps(f, ws, acc[k]);
+            if (t != QT_Q8_0) acc[k] = _mm256_fmadd_ps(wo, _mm256_set1_ps(a->s), acc[k]);
+        }
+    }
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < T; k++) out[k] = acc[k];
+}
+
+typedef struct {
+    __m256i q[8][8]; /* [sub-block of 32][4-code group] */
+    __m256i sc[8];   /* lane r: (sc_j, sc_j) int16 pair */
+    __m256i mm[8];   /* lane r: (m_j, m_j) int16 pair */
+    __m256 d, dmin;
+} p2_k45;
+
+typedef struct {
+    __m256i q[8][8]; /* [32 codes: elements 32u..][4-code group]; groups 0-3 sub-block 2u, 4-7 2u+1 */
+    __m256i sc[16];  /* lane r: (sc_j, sc_j) int16 pair */
+    __m256i mm[8];   /* lane r: (32 sc_2i, 32 sc_2i+1) */
+    __m256 d;
+} p2_k6;
+
+AI __m256i pair16(int lo, int hi) { return _mm256_set1_epi32((int)((uint32_t)(uint16_t)lo | ((uint32_t)(uint16_t)hi << 16))); }
+
+AI void p2_pack_k45(uint32_t t, const uint8_t *w, size_t rb, int nr, p2_k45 *P) {
+    const int qs_off = t == QT_Q4_K ? 16 : 48;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    for (int k = 0; k < 8; k++) {
+        __m256i r[8];
+        for (int i = 0; i < 8; i++) {
+            if (i >= nr) {
+                r[i] = _mm256_setzero_si256();
+                continue;
+            }
+            const uint8_t *p = w + (size_t)i * rb;
+            __m256i q = _mm256_loadu_si256((const __m256i *)(p + qs_off + 32 * (k / 2)));
+            __m256i v = _mm256_and_si256(k & 1 ? _mm256_srli_epi16(q, 4) : q, m4);
+            if (t == QT_Q5_K) {
+                __m256i h = _mm256_loadu_si256((const __m256i *)(p + 16));
+                v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, k), one), 4));
+            }
+            r[i] = v;
+        }
+        tr8x8(r);
+        for (int c = 0; c < 8; c++) P->q[k][c] = r[c];
+    }
+    int32_t sc[8][8], mm[8][8];
+    float d[8], dmin[8];
+    for (int i = 0; i < 8; i++) {
+        const uint8_t *p = w + (size_t)(i < nr ? i : 0) * rb;
+        for (int j = 0; j < 8; j++) {
+            uint8_t s_, m_;
+            quant_k4_scale_min(j, p + 4, &s_, &m_);
+            sc[j][i] = i < nr ? s_ | (s_ << 16) : 0;
+            mm[j][i] = i < nr ? m_ | (m_ << 16) : 0;
+        }
+        d[i] = i < nr ? f16(p) : 0;
+        dmin[i] = i < nr ? f16(p + 2) : 0;
+    }
+    for (int j = 0; j < 8; j++) {
+        P->sc[j] = _mm256_loadu_si256((const __m256i *)sc[j]);
+        P->mm[j] = _mm256_loadu_si256((const __m256i *)mm[j]);
+    }
+    P->d = _mm256_loadu_ps(d);
+    P->dmin = _mm256_loadu_ps(dmin);
+}
+
+AI void p2_pack_k6(const uint8_t *w, size_t rb, int nr, p2_k6 *P) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
+    for (int u = 0; u < 8; u++) {
+        const int h = u / 4, k = u % 4;
+        __m256i r[8];
+        for (int i = 0; i < 8; i++) {
+            if (i >= nr) {
+                r[i] = _mm256_setzero_si256();
+                continue;
+            }
+            const uint8_t *p = w + (size_t)i * rb;
+            __m256i l = _mm256_loadu_si256((const __m256i *)(p + 64 * h + 32 * (k & 1)));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(p + 128 + 32 * h));
+            __m256i lo = _mm256_and_si256(k >= 2 ? _mm256_srli_epi16(l, 4) : l, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m3);
+            r[i] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+        }
+        tr8x8(r);
+        for (int c = 0; c < 8; c++) P->q[u][c] = r[c];
+    }
+    int32_t sc[16][8], mm[8][8];
+    float d[8];
+    for (int i = 0; i < 8; i++) {
+        const uint8_t *p = w + (size_t)(i < nr ? i : 0) * rb;
+        const int8_t *s8 = (const int8_t *)(p + 192);
+        for (int j = 0; j < 16; j++) sc[j][i] = i < nr ? (int32_t)((uint32_t)(uint16_t)s8[j] | ((uint32_t)(uint16_t)s8[j] << 16)) : 0;
+        for (int j = 0; j < 8; j++)
+            mm[j][i] = i < nr ? (int32_t)((uint32_t)(uint16_t)(32 * s8[2 * j]) | ((uint32_t)(uint16_t)(32 * s8[2 * j + 1]) << 16)) : 0;
+        d[i] = i < nr ? f16(p + 208) : 0;
+    }
+    for (int j = 0; j < 16; j++) P->sc[j] = _mm256_loadu_si256((const __m256i *)sc[j]);
+    for (int j = 0; j < 8; j++) P->mm[j] = _mm256_loadu_si256((const __m256i *)mm[j]);
+    P->d = _mm256_loadu_ps(d);
+}
+
+#define P2ACT(ap, as, k, s) ((const act_q8_256 *)((ap) + (size_t)(k) * (as)) + (s))
+
+AI void p2_mk_k45(uint32_t t, const int T, const p2_k45 *P, int nsb, const uint8_t *ap, size_t as, __m256 *out) {
+    const int G = t == QT_Q4_K ? 8 : 4;
+    __m256 acc[P2T];
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < T; k++) acc[k] = _mm256_setzero_ps();
+    for (int s = 0; s < nsb; s++) {
+        const p2_k45 *p = P + s;
+        __m256i isc[P2T];
+        _Pragma("GCC unroll 4")
+        for (int k = 0; k < T; k++) isc[k] = _mm256_setzero_si256();
+        for (int j = 0; j < 8; j++) {
+            __m256i w[8];
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < 8; c++) w[c] = p->q[j][c];
+            const __m256i sc = p->sc[j];
+            _Pragma("GCC unroll 4")
+            for (int k = 0; k < T; k++) {
+                const int8_t *x = P2ACT(ap, as, k, s)->qs + 32 * j;
+                __m256i s16 = _mm256_setzero_si256();
+                _Pragma("GCC unroll 8")
+                for (int c = 0; c < 8; c++) {
+                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(w[c], bc32(x + 4 * c)));
+                    if ((c + 1) % G == 0) isc[k] = _mm256_add_epi32(isc[k], _mm256_madd_epi16(s16, sc)), s16 = _mm256_setzero_si256();
+                }
+            }
+        }
+        _Pragma("GCC unroll 4")
+        for (int k = 0; k < T; k++) {
+            const act_q8_256 *a = P2ACT(ap, as, k, s);
+            __m256i imin = _mm256_setzero_si256();
+            for (int j = 0; j < 8; j++) imin = _mm256_add_epi32(imin, _mm256_madd_epi16(p->mm[j], bc32(a->bsums + 2 * j)));
+            __m256 da = _mm256_set1_ps(a->d);
+            acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(isc[k]), p->d), da, acc[k]);
+            acc[k] = _mm256_fnmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(imin), p->dmin), da, acc[k]);
+        }
+    }
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < T; k++) out[k] = acc[k];
+}
+
+AI void p2_mk_k6(const int T, const p2_k6 *P, int nsb, const uint8_t *ap, size_t as, __m256 *out) {
+    __m256 acc[P2T];
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < T; k++) acc[k] = _mm256_setzero_ps();
+    for (int s = 0; s < nsb; s++) {
+        const p2_k6 *p = P + s;
+        __m256i isc[P2T];
+        _Pragma("GCC unroll 4")
+        for (int k = 0; k < T; k++) isc[k] = _mm256_setzero_si256();
+        for (int u = 0; u < 8; u++) {
+            __m256i w[8];
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < 8; c++) w[c] = p->q[u][c];
+            const __m256i sa = p->sc[2 * u], sb = p->sc[2 * u + 1];
+            _Pragma("GCC unroll 4")
+            for (int k = 0; k < T; k++) {
+                const int8_t *x = P2ACT(ap, as, k, s)->qs + 32 * u;
+                _Pragma("GCC unroll 4")
+                for (int c = 0; c < 8; c += 2) { /* two 4-code groups per int16 sum (<= 32004) */
+                    __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(w[c], bc32(x + 4 * c)),
+                                                   _mm256_maddubs_epi16(w[c + 1], bc32(x + 4 * c + 4)));
+                    isc[k] = _mm256_add_epi32(isc[k], _mm256_madd_epi16(s16, c < 4 ? sa : sb));
+                }
+            }
+        }
+        _Pragma("GCC unroll 4")
+        for (int k = 0; k < T; k++) {
+            const act_q8_256 *a = P2ACT(ap, as, k, s);
+            __m256i imin = _mm256_setzero_si256();
+            for (int i = 0; i < 8; i++) imin = _mm256_add_epi32(imin, _mm256_madd_epi16(p->mm[i], bc32(a->bsums + 2 * i)));
+            __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(isc[k], imin)), p->d);
+            acc[k] = _mm256_fmadd_ps(f, _mm256_set1_ps(a->d), acc[k]);
+        }
+    }
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < T; k++) out[k] = acc[k];
+}
+
+#define P2_ANY(NAME, PANEL, ...)                                                                   \
+    AI void NAME##_any(__VA_ARGS__ int T, const PANEL *P, int ns, const uint8_t *ap, size_t as, __m256 *out)
+
+P2_ANY(p2_mk_q32, p2_q32, uint32_t t, ) {
+    switch (T) {
+    case 1: p2_mk_q32(t, 1, P, ns, ap, as, out); break;
+    case 2: p2_mk_q32(t, 2, P, ns, ap, as, out); break;
+    case 3: p2_mk_q32(t, 3, P, ns, ap, as, out); break;
+    default: p2_mk_q32(t, 4, P, ns, ap, as, out); break;
+    }
+}
+P2_ANY(p2_mk_k45, p2_k45, uint32_t t, ) {
+    switch (T) {
+    case 1: p2_mk_k45(t, 1, P, ns, ap, as, out); break;
+    case 2: p2_mk_k45(t, 2, P, ns, ap, as, out); break;
+    case 3: p2_mk_k45(t, 3, P, ns, ap, as, out); break;
+    default: p2_mk_k45(t, 4, P, ns, ap, as, out); break;
+    }
+}
+P2_ANY(p2_mk_k6, p2_k6, ) {
+    switch (T) {
+    case 1: p2_mk_k6(1, P, ns, ap, as, out); break;
+    case 2: p2_mk_k6(2, P, ns, ap, as, out); break;
+    case 3: p2_mk_k6(3, P, ns, ap, as, out); break;
+    default: p2_mk_k6(4, P, ns, ap, as, out); break;
+    }
+}
+
+AI void p2_gemm(uint32_t t, const uint8_t *w, size_t rb, const uint8_t *act, size_t as, int nt, float *y, size_t ldy,
+                int64_t n, int64_t r0, int64_t r1) {
+    const int kq = t == QT_Q4_K || t == QT_Q5_K || t == QT_Q6_K;
+    const int B = kq ? (t == QT_Q4_K ? 144 : t == QT_Q5_K ? 176 : 210) : q32_bytes(t);
+    const int nbk = (int)(n / (kq ? 256 : 32)), KC = kq ? P2KS : P2KB;
+    const size_t ab = kq ? sizeof(act_q8_256) : sizeof(act_q8_32);
+    union {
+        p2_q32 q32;
+        p2_k45 k45[P2KS];
+        p2_k6 k6[P2KS];
+    } P;
+    for (int t0 = 0; t0 < nt; t0 += P2TB) {
+        const int tn = H_MIN(P2TB, nt - t0);
+        for (int64_t rg = r0; rg < r1; rg += P2R) {
+            const int nr = (int)H_MIN(P2R, r1 - rg);
+            const uint8_t *wg = w + (size_t)rg * rb;
+            for (int kb = 0; kb < nbk; kb += KC) {
+                const int ns = H_MIN(KC, nbk - kb);
+                if (kb + KC < nbk) p2_prefetch(wg + (size_t)(kb + KC) * B, rb, nr, (size_t)H_MIN(KC, nbk - kb - KC) * B);
+                else if (rg + P2R < r1) p2_prefetch(wg + (size_t)P2R * rb, rb, (int)H_MIN(P2R, r1 - rg - P2R), (size_t)H_MIN(KC, nbk) * B);
+                if (t == QT_Q6_K)
+                    for (int s = 0; s < ns; s++) p2_pack_k6(wg + (size_t)(kb + s) * B, rb, nr, &P.k6[s]);
+                else if (kq)
+                    for (int s = 0; s < ns; s++) p2_pack_k45(t, wg + (size_t)(kb + s) * B, rb, nr, &P.k45[s]);
+                else
+                    p2_pack_q32(t, wg + (size_t)kb * B, rb, nr, ns, &P.q32);
+                for (int tt = t0; tt < t0 + tn; tt += P2T) {
+                    const int T = H_MIN(P2T, t0 + tn - tt);
+                    const uint8_t *ap = act + (size_t)tt * as + (size_t)kb * ab;
+                    __m256 out[P2T];
+                    if (t == QT_Q6_K) p2_mk_k6_any(T, P.k6, ns, ap, as, out);
+                    else if (kq) p2_mk_k45_any(t, T, P.k45, ns, ap, as, out);
+                    else p2_mk_q32_any(t, T, &P.q32, ns, ap, as, out);
+                    for (int k = 0; k < T; k++) p2_store(y + (size_t)(tt + k) * ldy + rg, nr, out[k], kb == 0);
+                }
+            }
+        }
+    }
+}
+
 /* ---- drivers ------------------------------------------------------------------------------------ */
 
 AI void row_any(uint32_t t, const int T, const uint8_t *w, const void *const *a, int64_t n, float *out) {
@@ -358,6 +737,10 @@ AI void gemv_q(uint32_t t, const void *w, size_t rb, const void *act, float *y, 
 
 AI void gemm_q(uint32_t t, const void *w, size_t rb, const void *act, size_t as, int nt, float *y, size_t ldy,
                int64_t n, int64_t r0, int64_t r1) {
+    if (nt >= P2MIN) {
+        p2_gemm(t, w, rb, act, as, nt, y, ldy, n, r0, r1);
+        return;
+    }
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *wr = (const uint8_t *)w + (size_t)r * rb;
         for (int t0 = 0; t0 < nt; t0 += TT) {
