@@ -273,9 +273,10 @@ int hearth_generate(hearth_session *s, hearth_sampler *smp, const hearth_generat
     if (st == HEARTH_OK && r != HEARTH_STOP_STRING && cb) {
         if (m->tok) {
             int len = tokenizer_stream_flush(&ts, piece, piece_cap);
-            if (len > 0) held_append(&held, piece, (size_t)len);
+            if (len > 0 && (st = held_append(&held, piece, (size_t)len)))
+                h_err(&s->err, st, "generate: out of memory");
         }
-        if (held.len) cb(user, -1, held.buf, held.len);
+        if (st == HEARTH_OK && held.len) cb(user, -1, held.buf, held.len);
     }
     h_free(held.buf);
     h_free(piece);

@@ -1,6 +1,6 @@
 /* gguf.c — GGUF v2/v3 header parser. Reads the header into memory (growing the read window until
  * the whole header is in it), checks every count, length, dimension and offset, and indexes keys
- * and tensor names in hash tables (which also find duplicates). */
+ * and tensor names in sorted index arrays (binary search; sorting also finds duplicates). */
 #include "gguf.h"
 
 #include "quant.h"
@@ -24,8 +24,9 @@ struct gguf_file {
     /* every other allocation made while parsing values (string tables, nested arrays) */
     void **allocs;
     uint64_t n_allocs, cap_allocs;
-    uint32_t *kv_hash, *tensor_hash; /* open addressing: index + 1, 0 = empty */
-    uint64_t kv_hash_mask, tensor_hash_mask;
+    /* indices sorted by name (binary search): a worst case of O(log n) comparisons per lookup and
+     * O(n log n) to build, whatever the names (a hash table can be flooded with colliding keys) */
+    uint32_t *kv_sorted, *tensor_sorted;
 };
 
 /* A cursor over the header window. Reading past the window but inside the file sets need_more
@@ -247,32 +248,52 @@ static int parse_value(gguf_file *g, rd *r, uint32_t type, gguf_value *v, int de
     return HEARTH_OK;
 }
 
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
+typedef const char *(*name_at_fn)(const gguf_file *, uint64_t);
+
+/* Stable merge sort of idx[0..n) by name (tmp: scratch of n entries). */
+static void sort_by_name(uint32_t *idx, uint32_t *tmp, uint64_t n, name_at_fn name_at, const gguf_file *g) {
+    for (uint64_t w = 1; w < n; w *= 2) {
+        for (uint64_t lo = 0; lo < n; lo += 2 * w) {
+            uint64_t mid = H_MIN(lo + w, n), hi = H_MIN(lo + 2 * w, n), i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                tmp[k++] = strcmp(name_at(g, idx[j]), name_at(g, idx[i])) < 0 ? idx[j++] : idx[i++];
+            while (i < mid) tmp[k++] = idx[i++];
+            while (j < hi) tmp[k++] = idx[j++];
+        }
+        memcpy(idx, tmp, (size_t)n * sizeof *idx);
+    }
 }
 
-/* Builds an open-addressing index of n names; returns the duplicate's index + 1, 0 if none,
- * or -1 on allocation failure. name_at(i) gives the i-th name. */
-static int64_t build_index(uint32_t **table, uint64_t *mask, uint64_t n, const char *(*name_at)(const gguf_file *, uint64_t),
-                           const gguf_file *g) {
-    uint64_t cap = 16;
-    while (cap < n * 2) cap *= 2;
-    uint32_t *t = h_calloc((size_t)cap, sizeof *t);
-    if (!t) return -1;
-    *table = t;
-    *mask = cap - 1;
-    for (uint64_t i = 0; i < n; i++) {
-        const char *name = name_at(g, i);
-        uint64_t h = hash_str(name) & (cap - 1);
-        while (t[h]) {
-            if (strcmp(name_at(g, t[h] - 1), name) == 0) return (int64_t)i + 1;
-            h = (h + 1) & (cap - 1);
-        }
-        t[h] = (uint32_t)(i + 1);
+/* Builds the sorted index of n names; returns the index + 1 of a duplicate name (the later one in
+ * file order), 0 if none, or -1 on allocation failure. */
+static int64_t build_index(uint32_t **out, uint64_t n, name_at_fn name_at, const gguf_file *g) {
+    uint32_t *idx = h_malloc_array((size_t)n, sizeof *idx), *tmp = h_malloc_array((size_t)n, sizeof *tmp);
+    if (!idx || !tmp) {
+        h_free(idx);
+        h_free(tmp);
+        return -1;
     }
+    for (uint64_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
+    sort_by_name(idx, tmp, n, name_at, g);
+    h_free(tmp);
+    *out = idx;
+    for (uint64_t i = 1; i < n; i++)
+        if (strcmp(name_at(g, idx[i - 1]), name_at(g, idx[i])) == 0) return (int64_t)idx[i] + 1;
     return 0;
+}
+
+/* Position of name in the sorted index, or -1. */
+static int64_t find_sorted(const uint32_t *idx, uint64_t n, const char *name, name_at_fn name_at,
+                           const gguf_file *g) {
+    uint64_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name_at(g, idx[mid]), name);
+        if (c == 0) return idx[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return -1;
 }
 
 static const char *kv_name_at(const gguf_file *g, uint64_t i) { return g->kv[i].key; }
@@ -284,8 +305,8 @@ static void free_parse(gguf_file *g) {
     h_free(g->kv);
     h_free(g->tensors);
     h_free(g->names);
-    h_free(g->kv_hash);
-    h_free(g->tensor_hash);
+    h_free(g->kv_sorted);
+    h_free(g->tensor_sorted);
     uint8_t *buf = g->buf;
     uint64_t size = g->file_size;
     memset(g, 0, sizeof *g);
@@ -402,10 +423,10 @@ static int parse(gguf_file *g, rd *r) {
     for (uint64_t i = 0; i < g->n_kv; i++) g->kv[i].key = g->names + (uintptr_t)g->kv[i].key;
     for (uint64_t i = 0; i < g->n_tensors; i++)
         g->tensors[i].name = g->names + (uintptr_t)g->tensors[i].name;
-    int64_t dup = build_index(&g->kv_hash, &g->kv_hash_mask, g->n_kv, kv_name_at, g);
+    int64_t dup = build_index(&g->kv_sorted, g->n_kv, kv_name_at, g);
     if (dup < 0) return h_err(err, HEARTH_ERR_NOMEM, "gguf: out of memory indexing metadata");
     if (dup) return h_err(err, HEARTH_ERR_FORMAT, "gguf: duplicate metadata key '%s'", g->kv[dup - 1].key);
-    dup = build_index(&g->tensor_hash, &g->tensor_hash_mask, g->n_tensors, tensor_name_at, g);
+    dup = build_index(&g->tensor_sorted, g->n_tensors, tensor_name_at, g);
     if (dup < 0) return h_err(err, HEARTH_ERR_NOMEM, "gguf: out of memory indexing tensors");
     if (dup) return h_err(err, HEARTH_ERR_FORMAT, "gguf: duplicate tensor name '%s'", g->tensors[dup - 1].name);
 
@@ -426,6 +447,9 @@ static int parse(gguf_file *g, rd *r) {
                      (unsigned long long)data, (unsigned long long)r->file_size);
     g->data_offset = data;
     g->header_bytes = r->pos;
+    uint64_t prev_end = data; /* tensor data must follow in file order without overlapping (ggml
+                                 requires exactly the running padded sum): the sum of tensor sizes
+                                 then never exceeds the file, whatever a loader allocates per tensor */
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         gguf_tensor *t = &g->tensors[i];
         uint64_t rel = t->offset, end;
@@ -439,6 +463,12 @@ static int parse(gguf_file *g, rd *r) {
                          "gguf: tensor '%s': offset %llu + %llu bytes exceeds file size %llu",
                          t->name, (unsigned long long)(data + rel), (unsigned long long)t->size,
                          (unsigned long long)r->file_size);
+        if (t->offset < prev_end)
+            return h_err(err, HEARTH_ERR_FORMAT,
+                         "gguf: tensor '%s': data at offset %llu overlaps the previous tensor '%s' "
+                         "(which ends at %llu)", t->name, (unsigned long long)t->offset,
+                         g->tensors[i - 1].name, (unsigned long long)prev_end);
+        prev_end = end;
     }
     return HEARTH_OK;
 }
@@ -510,25 +540,15 @@ const gguf_tensor *gguf_tensor_at(const gguf_file *g, uint64_t i) {
 }
 
 const gguf_value *gguf_get(const gguf_file *g, const char *key) {
-    if (!g->kv_hash) return NULL;
-    uint64_t h = hash_str(key) & g->kv_hash_mask;
-    while (g->kv_hash[h]) {
-        const gguf_kv *kv = &g->kv[g->kv_hash[h] - 1];
-        if (strcmp(kv->key, key) == 0) return &kv->value;
-        h = (h + 1) & g->kv_hash_mask;
-    }
-    return NULL;
+    if (!g->kv_sorted) return NULL;
+    int64_t i = find_sorted(g->kv_sorted, g->n_kv, key, kv_name_at, g);
+    return i < 0 ? NULL : &g->kv[i].value;
 }
 
 const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name) {
-    if (!g->tensor_hash) return NULL;
-    uint64_t h = hash_str(name) & g->tensor_hash_mask;
-    while (g->tensor_hash[h]) {
-        const gguf_tensor *t = &g->tensors[g->tensor_hash[h] - 1];
-        if (strcmp(t->name, name) == 0) return t;
-        h = (h + 1) & g->tensor_hash_mask;
-    }
-    return NULL;
+    if (!g->tensor_sorted) return NULL;
+    int64_t i = find_sorted(g->tensor_sorted, g->n_tensors, name, tensor_name_at, g);
+    return i < 0 ? NULL : &g->tensors[i];
 }
 
 double gguf_scalar_f64(uint32_t type, const uint8_t *p) {
@@ -587,7 +607,13 @@ int64_t gguf_arr_i64(const gguf_value *v, uint64_t i) {
     if (v->type != GGUF_TYPE_ARRAY || i >= v->n || !v->raw) return 0;
     int ok;
     int64_t x = scalar_i64(v->elem_type, v->raw + i * gguf_scalar_size(v->elem_type), &ok);
-    return ok ? x : (int64_t)gguf_scalar_f64(v->elem_type, v->raw + i * gguf_scalar_size(v->elem_type));
+    if (ok) return x;
+    /* floats and uint64 above INT64_MAX: saturate (a plain cast is undefined behaviour), NaN -> 0 */
+    double d = gguf_scalar_f64(v->elem_type, v->raw + i * gguf_scalar_size(v->elem_type));
+    if (d != d) return 0;
+    if (d >= 9223372036854775808.0) return INT64_MAX;
+    if (d < -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)d;
 }
 
 static int absent(const char *key, int required, hearth_error *err) {

@@ -559,6 +559,16 @@ static int type_to_attr(int64_t type) {
     }
 }
 
+/* A SentencePiece byte token is named exactly "<0xNN>" (two hex digits). */
+static int is_byte_name(const char *p, size_t n) {
+    if (n != 6 || memcmp(p, "<0x", 3) != 0 || p[5] != '>') return 0;
+    for (int i = 3; i < 5; i++) {
+        char c = p[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return 0;
+    }
+    return 1;
+}
+
 static int is_numeric_array(const gguf_value *v) {
     return v->type == GGUF_TYPE_ARRAY && v->elem_type != GGUF_TYPE_STRING &&
            v->elem_type != GGUF_TYPE_ARRAY && v->elem_type != GGUF_TYPE_BOOL;
@@ -652,6 +662,10 @@ int tok_vocab_load(tokenizer *t, const gguf_file *g, hearth_error *err) {
             return h_err(err, st, "tokenizer: out of memory for token strings");
         t->scores[i] = scores ? (float)gguf_arr_f64(scores, (uint64_t)i) : 0.0f;
         t->attr[i] = (uint16_t)(types ? type_to_attr(gguf_arr_i64(types, (uint64_t)i)) : TOKEN_ATTR_NORMAL);
+        if (t->type == TOK_SPM && (t->attr[i] & TOKEN_ATTR_BYTE) && !is_byte_name(p, len))
+            return h_err(err, HEARTH_ERR_FORMAT,
+                         "tokenizer: byte token %d is named '%.*s' (a byte token must be <0xNN>, two hex digits)",
+                         (int)i, (int)H_MIN(len, 32), p);
     }
 
     for (int b = 0; b < 256; b++) {

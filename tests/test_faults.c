@@ -213,7 +213,6 @@ static int run_failed(const model_run *r) {
     return r->load_st > 0 || r->session_st > 0 || r->eval_st > 0 || r->tok_st > 0 || r->gen_st > 0;
 }
 
-static int known_gaps;
 
 /* Fails every allocation of a full model run in turn (load ... generation). */
 static void model_alloc_faults(const char *label, const uint8_t *data, size_t len, int with_tok) {
@@ -234,16 +233,8 @@ static void model_alloc_faults(const char *label, const uint8_t *data, size_t le
             /* a failed allocation absorbed by a fallback is fine only if nothing was lost */
             int same = r.n_gen == clean.n_gen && r.text.len == clean.text.len &&
                        memcmp(r.text.buf, clean.text.buf, r.text.len) == 0;
-            if (!same && r.gen_st == HEARTH_OK) {
-                /* known gap (docs/RELIABILITY.md): hearth_generate ignores a failed allocation
-                 * when it flushes held-back text at the end and returns OK without that text */
-                fprintf(stderr, "XFAIL %s: allocation %zu/%zu failed in generate; OK returned but the "
-                        "callback got %zu of %zu bytes\n", label, fail_at, n, r.text.len, clean.text.len);
-                known_gaps++;
-            } else {
-                CHECK_MSG(same, "%s: allocation %zu/%zu failed, every call succeeded, output differs", label,
-                          fail_at, n);
-            }
+            CHECK_MSG(same, "%s: allocation %zu/%zu failed, every call succeeded, output differs", label, fail_at,
+                      n);
             continue;
         }
         int st = r.load_st > 0 ? r.load_st : r.session_st > 0 ? r.session_st : r.eval_st > 0 ? r.eval_st
@@ -369,6 +360,5 @@ int main(void) {
     RUN(test_model_alloc_failures);
     RUN(test_model_read_failures);
     RUN(test_tokenize_alloc_failures);
-    if (known_gaps) fprintf(stderr, "%d known gaps (XFAIL above; see docs/RELIABILITY.md)\n", known_gaps);
     return test_summary();
 }

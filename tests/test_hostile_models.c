@@ -175,11 +175,11 @@ static const model_case cases[] = {
     {"bos_out_of_range", "llama", 1, SKIP("tokenizer.ggml.bos_token_id"), add_bos_huge, HEARTH_OK, {NULL}, NULL},
     {"bos_negative", "llama", 1, SKIP("tokenizer.ggml.bos_token_id"), add_bos_neg, HEARTH_OK, {NULL}, NULL},
     {"byte_token_minus_one", "llama", 1, {.rename_from = "<0x41>", .rename_to = "<0x-1>"}, NULL, HEARTH_ERR_FORMAT,
-     {"<0x-1>"}, "a BYTE token named '<0x-1>' is accepted (its piece becomes byte 0x00)"},
+     {"<0x-1>"}, NULL},
     {"byte_token_not_hex", "llama", 1, {.rename_from = "<0x41>", .rename_to = "<0xZZ>"}, NULL, HEARTH_ERR_FORMAT,
-     {"<0xZZ>"}, "a BYTE token named '<0xZZ>' is accepted (its piece becomes byte 0x00)"},
+     {"<0xZZ>"}, NULL},
     {"byte_token_long", "llama", 1, {.rename_from = "<0x41>", .rename_to = "<0x4142>"}, NULL, HEARTH_ERR_FORMAT,
-     {"<0x4142>"}, "a BYTE token named '<0x4142>' is accepted"},
+     {"<0x4142>"}, NULL},
 };
 
 static int known_gaps;
