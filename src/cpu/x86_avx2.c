@@ -494,7 +494,6 @@ typedef struct {
     __m256 d;
 } p2_k6;
 
-AI __m256i pair16(int lo, int hi) { return _mm256_set1_epi32((int)((uint32_t)(uint16_t)lo | ((uint32_t)(uint16_t)hi << 16))); }
 
 AI void p2_pack_k45(uint32_t t, const uint8_t *w, size_t rb, int nr, p2_k45 *P) {
     const int qs_off = t == QT_Q4_K ? 16 : 48;
