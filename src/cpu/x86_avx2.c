@@ -388,9 +388,10 @@ AI void tr8x8(__m256i r[8]) {
     }
 }
 
+/* Prefetch the same chunk of the next row group into L2, a row group ahead (x86_avx512_gemm.c). */
 AI void p2_prefetch(const uint8_t *p, size_t rb, int nr, size_t bytes) {
     for (int i = 0; i < nr; i++)
-        for (size_t o = 0; o < bytes + 63; o += 64) _mm_prefetch((const char *)(p + (size_t)i * rb + o), _MM_HINT_T0);
+        for (size_t o = 0; o < bytes + 63; o += 64) _mm_prefetch((const char *)(p + (size_t)i * rb + o), _MM_HINT_T1);
 }
 
 AI void p2_store(float *yp, int nr, __m256 v, int first) {
@@ -699,8 +700,7 @@ AI void p2_gemm(uint32_t t, const uint8_t *w, size_t rb, const uint8_t *act, siz
             const uint8_t *wg = w + (size_t)rg * rb;
             for (int kb = 0; kb < nbk; kb += KC) {
                 const int ns = H_MIN(KC, nbk - kb);
-                if (kb + KC < nbk) p2_prefetch(wg + (size_t)(kb + KC) * B, rb, nr, (size_t)H_MIN(KC, nbk - kb - KC) * B);
-                else if (rg + P2R < r1) p2_prefetch(wg + (size_t)P2R * rb, rb, (int)H_MIN(P2R, r1 - rg - P2R), (size_t)H_MIN(KC, nbk) * B);
+                if (rg + P2R < r1) p2_prefetch(wg + (size_t)P2R * rb + (size_t)kb * B, rb, (int)H_MIN(P2R, r1 - rg - P2R), (size_t)ns * B);
                 if (t == QT_Q6_K)
                     for (int s = 0; s < ns; s++) p2_pack_k6(wg + (size_t)(kb + s) * B, rb, nr, &P.k6[s]);
                 else if (kq)

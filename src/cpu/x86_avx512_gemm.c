@@ -70,11 +70,12 @@ AI __m512 f16_lanes(__m512i g, int hi) {
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hi ? _mm512_srli_epi32(g, 16) : g));
 }
 
-/* Prefetch `bytes` at each of nr rows rb apart (the next panel chunk): the hardware prefetcher
- * does not follow 16 interleaved row streams (docs/KERNELS.md). */
+/* Prefetch `bytes` at each of nr rows rb apart: the hardware prefetcher does not follow 16
+ * interleaved row streams (docs/KERNELS.md). Used for the same chunk of the next row group, into
+ * L2, a whole row group ahead of its use (one chunk ahead was too short under memory contention). */
 AI void prefetch_rows(const uint8_t *p, size_t rb, int nr, size_t bytes) {
     for (int i = 0; i < nr; i++)
-        for (size_t o = 0; o < bytes + 63; o += 64) _mm_prefetch((const char *)(p + (size_t)i * rb + o), _MM_HINT_T0);
+        for (size_t o = 0; o < bytes + 63; o += 64) _mm_prefetch((const char *)(p + (size_t)i * rb + o), _MM_HINT_T1);
 }
 
 /* Masked loads and stores only for a partial panel: they are slow on Zen 5 (docs/KERNELS.md). */
@@ -181,8 +182,7 @@ AI void gemm_q32_t(uint32_t t, const uint8_t *w, size_t rb, const uint8_t *act, 
             const uint8_t *wg = w + (size_t)rg * rb;
             for (int kb = 0; kb < nb; kb += KB32) {
                 const int ns = H_MIN(KB32, nb - kb);
-                if (kb + KB32 < nb) prefetch_rows(wg + (size_t)(kb + KB32) * B, rb, nr, (size_t)H_MIN(KB32, nb - kb - KB32) * B);
-                else if (rg + PR < r1) prefetch_rows(wg + (size_t)PR * rb, rb, (int)H_MIN(PR, r1 - rg - PR), (size_t)H_MIN(KB32, nb) * B);
+                if (rg + PR < r1) prefetch_rows(wg + (size_t)PR * rb + (size_t)kb * B, rb, (int)H_MIN(PR, r1 - rg - PR), (size_t)ns * B);
                 pack_q32(t, wg + (size_t)kb * B, wg + (size_t)nr * rb, rb, nr, ns, &P);
                 for (int tt = t0; tt < t0 + tn; tt += MT) {
                     const int T = H_MIN(MT, t0 + tn - tt);
@@ -432,8 +432,7 @@ AI void gemm_qk_t(uint32_t t, const uint8_t *w, size_t rb, const uint8_t *act, s
             const uint8_t *wg = w + (size_t)rg * rb;
             for (int kb = 0; kb < nsb; kb += KSB) {
                 const int ns = H_MIN(KSB, nsb - kb);
-                if (kb + KSB < nsb) prefetch_rows(wg + (size_t)(kb + KSB) * B, rb, nr, (size_t)H_MIN(KSB, nsb - kb - KSB) * B);
-                else if (rg + PR < r1) prefetch_rows(wg + (size_t)PR * rb, rb, (int)H_MIN(PR, r1 - rg - PR), (size_t)H_MIN(KSB, nsb) * B);
+                if (rg + PR < r1) prefetch_rows(wg + (size_t)PR * rb + (size_t)kb * B, rb, (int)H_MIN(PR, r1 - rg - PR), (size_t)ns * B);
                 for (int s = 0; s < ns; s++) {
                     if (t == QT_Q6_K) pack_k6(wg + (size_t)(kb + s) * B, rb, nr, &P6[s]);
                     else pack_k45(t, wg + (size_t)(kb + s) * B, rb, nr, &P45[s]);
