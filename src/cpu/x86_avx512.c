@@ -285,11 +285,12 @@ AI void act_pairs_prepare(uint32_t t, const act_q8_32 *a, int nb, act_pair *ap) 
     }
 }
 
-/* One pair of blocks (nblk = 1 or 2) of a row against a prepared pair. */
-AI void gemv_q32_pair(uint32_t t, const uint8_t *p, const uint8_t *end, const act_pair *x, int nblk,
+/* One pair of blocks (nblk = 1 or 2) of a row against a prepared pair. checked = 0: a full
+ * 64-byte load at p is known to stay inside the readable weights. */
+AI void gemv_q32_pair(uint32_t t, const uint8_t *p, const uint8_t *end, const act_pair *x, int nblk, int checked,
                       __m512i perm, __m512i didx, __m512i midx, __m512 *acc, __m512 *accm) {
     /* both blocks' f16 fields lie in the first 64 bytes (Q8_0: words 0 and 17) */
-    __m512i L = a5_load64(p, end, q32_span(t, nblk));
+    __m512i L = checked ? a5_load64(p, end, q32_span(t, nblk)) : a5_load_plain(p);
     __m512i dp = _mm512_dpbusd_epi32(q32_off(t) ? x->nbias : _mm512_setzero_si512(),
                                      q32_codes(t, p, L, nblk, perm), x->a);
     __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(didx, L)));
@@ -298,19 +299,22 @@ AI void gemv_q32_pair(uint32_t t, const uint8_t *p, const uint8_t *end, const ac
         *accm = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(midx, L))), x->sa, *accm);
 }
 
-/* Blocks [0, nb) of one row against prepared pairs; two accumulators alternate. */
-AI float gemv_q32_row(uint32_t t, const uint8_t *w, const uint8_t *end, const act_pair *ap, int nb) {
+/* Blocks [0, nb) of one row against prepared pairs; two accumulators alternate. checked = 0 when
+ * every 64-byte load of the row stays before `end` (all rows but the last one or two). */
+AI float gemv_q32_row(uint32_t t, const uint8_t *w, const uint8_t *end, const act_pair *ap, int nb, int checked) {
     const int B = q32_bytes(t);
     const __m512i perm = q32_perm_idx(t);
     const __m512i didx = q32_scale_idx(B, 0), midx = q32_scale_idx(B, 1);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), accm = _mm512_setzero_ps();
+    const uint8_t *p = w;
+    const act_pair *x = ap;
     int b = 0;
-    for (; b + 4 <= nb; b += 4) {
-        gemv_q32_pair(t, w + (size_t)b * B, end, ap + b / 2, 2, perm, didx, midx, &acc0, &accm);
-        gemv_q32_pair(t, w + (size_t)(b + 2) * B, end, ap + b / 2 + 1, 2, perm, didx, midx, &acc1, &accm);
+    for (; b + 4 <= nb; b += 4, p += 4 * B, x += 2) {
+        gemv_q32_pair(t, p, end, x, 2, checked, perm, didx, midx, &acc0, &accm);
+        gemv_q32_pair(t, p + 2 * B, end, x + 1, 2, checked, perm, didx, midx, &acc1, &accm);
     }
-    for (; b < nb; b += 2)
-        gemv_q32_pair(t, w + (size_t)b * B, end, ap + b / 2, H_MIN(2, nb - b), perm, didx, midx, &acc0, &accm);
+    for (; b < nb; b += 2, p += 2 * B, x++)
+        gemv_q32_pair(t, p, end, x, H_MIN(2, nb - b), 1, perm, didx, midx, &acc0, &accm);
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), accm));
 }
 
@@ -323,7 +327,10 @@ AI void gemv_q32(uint32_t t, const void *w, size_t rb, const void *act, float *y
         const int kn = H_MIN(2 * GEMV_PAIRS, nb - k0);
         act_pairs_prepare(t, (const act_q8_32 *)act + k0, kn, ap);
         for (int64_t r = r0; r < r1; r++) {
-            float v = gemv_q32_row(t, (const uint8_t *)w + (size_t)r * rb + (size_t)k0 * B, end, ap, kn);
+            const uint8_t *row = (const uint8_t *)w + (size_t)r * rb + (size_t)k0 * B;
+            /* the main loop's last 64-byte load starts before row + kn * B */
+            float v = row + (size_t)kn * B + 64 <= end ? gemv_q32_row(t, row, end, ap, kn, 0)
+                                                        : gemv_q32_row(t, row, end, ap, kn, 1);
             y[r - r0] = k0 ? y[r - r0] + v : v;
         }
     }

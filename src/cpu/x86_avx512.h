@@ -69,11 +69,19 @@ AI __m512i q32_perm_idx(uint32_t t) {
     return _mm512_add_epi8(lane, base);
 }
 
+/* A plain 64-byte load kept as its own instruction: folded into vpermb / vpermw as a memory
+ * operand, loads that miss the cache streamed 2-3x slower on Zen 5 (docs/KERNELS.md). */
+AI __m512i a5_load_plain(const uint8_t *p) {
+    __m512i v = _mm512_loadu_si512(p);
+    __asm__("" : "+v"(v));
+    return v;
+}
+
 /* The 64 bytes at p, or only the first `bytes` of them when a full load would pass `end` (the end
  * of the readable weights). Masked loads are used only there: on Zen 5 masked loads that miss the
  * cache measured 4-5x slower than plain ones (docs/KERNELS.md). */
 AI __m512i a5_load64(const uint8_t *p, const uint8_t *end, int bytes) {
-    if (H_LIKELY(p + 64 <= end)) return _mm512_loadu_si512(p);
+    if (H_LIKELY(p + 64 <= end)) return a5_load_plain(p);
     return _mm512_maskz_loadu_epi8(((__mmask64)1 << bytes) - 1, p);
 }
 
