@@ -379,7 +379,7 @@ AI float gemv_k45_row(uint32_t t, const uint8_t *w, const act_q8_256 *a, int nsb
         __m512i x2 = _mm512_loadu_si512(as->qs + 128), x3 = _mm512_loadu_si512(as->qs + 192);
         __m128i sm = k4_scales(p + 4);
         __m512i smz = _mm512_castsi128_si512(sm);
-        __m512i q0 = _mm512_loadu_si512(p + qs_off), q1 = _mm512_loadu_si512(p + qs_off + 64);
+        __m512i q0 = a5_load_plain(p + qs_off), q1 = a5_load_plain(p + qs_off + 64);
         __m512i W0 = _mm512_and_si512(q0, m4), W1 = _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4);
         __m512i W2 = _mm512_and_si512(q1, m4), W3 = _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4);
         if (t == QT_Q5_K) {
@@ -426,7 +426,7 @@ AI float gemv_q6k_row(const uint8_t *w, const act_q8_256 *a, int nsb) {
         __m512i sc32 = _mm512_cvtepi8_epi32(sc8);
         __m512i isc = _mm512_setzero_si512();
         for (int h = 0; h < 2; h++) {
-            __m512i Q = _mm512_loadu_si512(p + 64 * h);
+            __m512i Q = a5_load_plain(p + 64 * h);
             __m512i H = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(p + 128 + 32 * h)));
             __m512i v01 = _mm512_or_si512(_mm512_and_si512(Q, m4), _mm512_and_si512(_mm512_sllv_epi16(H, sh01), m30));
             __m512i v23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(Q, 4), m4),
