@@ -247,7 +247,7 @@ AI void pack_k45(uint32_t t, const uint8_t *w, size_t rb, int nr, panel_k45 *P) 
                 continue;
             }
             const uint8_t *p = w + (size_t)i * rb;
-            __m512i q = _mm512_loadu_si512(p + qs_off + 64 * (k >> 1));
+            __m512i q = a5_load_plain(p + qs_off + 64 * (k >> 1));
             __m512i v = _mm512_and_si512(k & 1 ? _mm512_srli_epi16(q, 4) : q, m4);
             if (t == QT_Q5_K) {
                 __m512i H = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(p + 16)));
@@ -300,7 +300,7 @@ AI void pack_k6(const uint8_t *w, size_t rb, int nr, panel_k6 *P) {
                 continue;
             }
             const uint8_t *p = w + (size_t)i * rb;
-            __m512i Q = _mm512_loadu_si512(p + 64 * h);
+            __m512i Q = a5_load_plain(p + 64 * h);
             __m512i H = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(p + 128 + 32 * h)));
             r[i] = k & 1 ? _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(Q, 4), m4),
                                            _mm512_and_si512(_mm512_srlv_epi16(H, sh23), m30))
