@@ -24,3 +24,27 @@ check-extra:: tests
 	  if VK_ICD_FILENAMES=$${VK_ICD_FILENAMES:-$(SWIFTSHADER_ICD)} HEARTH_GPU_FULL=1 $$t > $$t.full.log 2>&1; \
 	  then echo "PASS $$t (full grid)"; else echo "FAIL $$t (log: $$t.full.log)"; tail -30 $$t.full.log; fail=1; fi; \
 	done; exit $$fail
+
+# Benchmarks (bench/): not part of `make`; `make gpu-bench` builds them.
+.PHONY: gpu-bench
+gpu-bench: $(BUILD)/gpu_bench
+
+$(BUILD)/gpu_bench: bench/gpu_bench.c $(BUILD)/libhearth.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libhearth.a $(LDFLAGS) $(LDLIBS)
+
+# llama.cpp-Vulkan baseline (bench/gpu_llama_bench.c), built against the headers of the source
+# bundle inside npm node-llama-cpp and linked with @node-llama-cpp/linux-x64-vulkan's libraries.
+NLC_VK := node_modules/@node-llama-cpp/linux-x64-vulkan/bins/linux-x64-vulkan
+.PHONY: gpu-llama-bench
+gpu-llama-bench: $(BUILD)/gpu_llama_bench
+
+$(BUILD)/llama-src/include/llama.h:
+	rm -rf $(BUILD)/llama-src
+	git clone -q node_modules/node-llama-cpp/llama/gitRelease.bundle $(BUILD)/llama-src
+
+$(BUILD)/gpu_llama_bench: bench/gpu_llama_bench.c $(BUILD)/llama-src/include/llama.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -I$(BUILD)/llama-src/include -I$(BUILD)/llama-src/ggml/include -o $@ $< \
+	  $(NLC_VK)/libllama.vulkan.v0.4.0.so $(NLC_VK)/libggml.vulkan.v0.4.0.so $(NLC_VK)/libggml-base.so \
+	  -Wl,-rpath,'$$ORIGIN/llv' -Wl,-rpath,$(abspath $(NLC_VK))

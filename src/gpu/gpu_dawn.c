@@ -59,6 +59,7 @@ enum { WG_ERROR_NONE = 1, WG_ERROR_VALIDATION = 2, WG_ERROR_OOM = 3, WG_ERROR_IN
 enum { WG_FILTER_VALIDATION = 1, WG_FILTER_OOM = 2, WG_FILTER_INTERNAL = 3 }; /* WGPUErrorFilter */
 enum { WG_LOST_UNKNOWN = 1, WG_LOST_DESTROYED = 2, WG_LOST_CANCELLED = 3, WG_LOST_FAILED = 4 };
 enum { WG_FEATURE_LEVEL_CORE = 2 };
+enum { WG_BACKEND_NULL = 1, WG_BACKEND_VULKAN = 6 }; /* WGPUBackendType */
 enum { WG_POWER_LOW = 1, WG_POWER_HIGH = 2 };
 enum { WG_BINDING_UNIFORM = 2, WG_BINDING_STORAGE = 3, WG_BINDING_READ_ONLY_STORAGE = 4 };
 enum { /* WGPUFeatureName */
@@ -723,6 +724,7 @@ int gpu_device_create(gpu_device **out, const gpu_device_params *pp, hearth_erro
         ao.feature_level = WG_FEATURE_LEVEL_CORE;
         ao.power_preference = p.low_power ? WG_POWER_LOW : WG_POWER_HIGH;
         ao.force_fallback_adapter = (wg_bool)fallback;
+        ao.backend_type = WG_BACKEND_VULKAN; /* never Dawn's Null backend (it computes nothing) */
         req_result r;
         memset(&r, 0, sizeof r);
         wg_request_adapter_cbinfo cb = {NULL, WG_CALLBACK_WAIT_ANY_ONLY, on_adapter, &r, NULL};
@@ -740,6 +742,10 @@ int gpu_device_create(gpu_device **out, const gpu_device_params *pp, hearth_erro
         }
     }
     if ((st = query_adapter(d, err))) goto fail;
+    if (strcmp(d->info.backend, "null") == 0) {
+        st = h_err(err, HEARTH_ERR_UNSUPPORTED, "webgpu: only Dawn's Null backend is available (no Vulkan driver)");
+        goto fail;
+    }
 
     /* Device: every adapter limit, the features we can use, errors and loss as callbacks. */
     uint32_t feats[4];

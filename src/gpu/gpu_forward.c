@@ -22,7 +22,7 @@ typedef struct gs_prod {
     gpu_kernel *k;
     gpu_bindings *bg[GW_MAX_PIECES];
     int int_path;
-    uint32_t tu, rpt, epi, bm, bn;
+    uint32_t tu, rpt, epi, bm, bn, wg;
     uint64_t y_off;  /* output offset (floats) of row 0 */
     uint32_t b_base; /* bias index of row 0 */
     int bias;
@@ -72,14 +72,29 @@ static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
     pr->bias = bias && bias->present;
     pr->b_base = b_base;
     uint32_t n = (uint32_t)t->n;
-    uint64_t smem_q = (uint64_t)n + (uint64_t)n / 4 + 256 * 4 * 4;
+    uint64_t smem_q = (uint64_t)n + (uint64_t)n / 4 + 256 * 4 * 4; /* xs, xd, red (WG <= 256) */
     pr->int_path = gpu_pack_has_int(t->type) && !g->force_f32 && n % 32 == 0 && smem_q <= in->max_workgroup_storage;
     uint32_t units = pr->int_path ? n / 32 : n / 4;
-    pr->tu = g->tu_override ? (uint32_t)g->tu_override : H_MIN(H_MAX(pow2_floor(units / 2), 8u), 64u);
+    /* Shape: about 8 units per thread along the row, row sets per workgroup so that there
+     * are >= ~2 workgroups per SM of a large GPU (264), 32..256 threads (tuned on an H100,
+     * docs/GPU.md); HEARTH_GPU_TU / _RPT / _WG override. */
+    uint32_t rows = epi == 2 ? (uint32_t)(t->rows / 2) : (uint32_t)t->rows;
     pr->rpt = epi == 2 ? 2 : g->rpt_override ? (uint32_t)g->rpt_override : 2;
+    uint32_t per_wg_rows = H_MIN(H_MAX(pow2_floor(H_MAX(rows / 264, 1u)), 2u), 32u);
+    uint32_t sets = H_MAX(per_wg_rows / (epi == 2 ? 1 : pr->rpt), 1u);
+    uint32_t tu = H_MIN(H_MAX(pow2_floor(H_MAX(units / 8, 1u)), 4u), 64u);
+    uint32_t cap_tu = pow2_floor(H_MAX(units, 1u));
+    if (tu * sets < 64) tu = H_MIN(H_MAX(64 / sets, tu), H_MAX(cap_tu, 4u));
+    if (tu * sets > 256) sets = 256 / tu;
+    if (g->tu_override) tu = (uint32_t)g->tu_override;
+    uint32_t wg = g->wg_override ? (uint32_t)g->wg_override : H_MAX(tu * sets, 32u);
+    if (wg < tu) wg = tu;
+    wg = H_MIN(wg, H_MIN(in->max_invocations, 256u));
+    pr->tu = tu;
+    pr->wg = wg;
     gpu_const c[] = {{"N", n}, {"TU", pr->tu}, {"RPT", pr->rpt}, {"NORM", norm != NULL}, {"BIAS", pr->bias},
-                     {"EPI", epi}};
-    int st = gw_kernel(g, gpu_pack_module(t->type), pr->int_path ? "matvec_q" : "matvec_f", c, 6, &pr->k, err);
+                     {"EPI", epi}, {"WG", pr->wg}};
+    int st = gw_kernel(g, gpu_pack_module(t->type), pr->int_path ? "matvec_q" : "matvec_f", c, 7, &pr->k, err);
     if (st) return st;
     for (int i = 0; i < t->n_pieces; i++) {
         gw_piece *p = &t->p[i];
@@ -107,7 +122,7 @@ static void run_mv(gs_state *S, gs_prod *pr, uint32_t x_off) {
         } else {
             n_sets = (uint32_t)((p->rows + pr->rpt - 1) / pr->rpt), set_a = pr->rpt, set_b = 1;
         }
-        uint32_t per_wg = 256 / pr->tu, n_wg = (n_sets + per_wg - 1) / per_wg;
+        uint32_t per_wg = pr->wg / pr->tu, n_wg = (n_sets + per_wg - 1) / per_wg;
         uint32_t gx = n_wg, gy = 1;
         if (gx > 65535) gy = (gx + 65534) / 65535, gx = (n_wg + gy - 1) / gy;
         uint32_t prm[12] = {0, t->words, n_sets, set_a, set_b, (uint32_t)p->rows,
@@ -128,9 +143,9 @@ static int setup_mm(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
     pr->y_off = y_off;
     pr->bias = bias && bias->present;
     pr->b_base = b_base;
-    uint32_t tm = g->tm_override ? (uint32_t)g->tm_override : 4;
+    uint32_t tm = g->tm_override ? (uint32_t)g->tm_override : 8;
     if (tm != 4 && tm != 8) tm = 4;
-    if (tm == 8 && in->max_workgroup_storage < 2 * 32 * 128 * 4) tm = 4;
+    if (tm == 8 && (in->max_workgroup_storage < 2 * 32 * 128 * 4 || in->max_invocations < 256)) tm = 4;
     pr->bm = pr->bn = 16 * tm;
     gpu_const c[] = {{"N", (double)t->n}, {"TM", tm}, {"TN", tm}, {"BIAS", pr->bias}, {"EPI", epi}};
     int st = gw_kernel(g, gpu_pack_module(t->type), "matmul_f", c, 5, &pr->k, err);
@@ -245,13 +260,17 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
 
     /* Kernels that do not depend on weight types. */
     {
-        uint32_t att_wg = H_MAX(128u, pow2_floor((uint32_t)hd) * ((uint32_t)hd & ((uint32_t)hd - 1) ? 2 : 1));
-        att_wg = H_MIN(att_wg, in->max_invocations);
+        uint32_t att_wg = ATT_CHUNK, grp = (uint32_t)(hp->n_head / hp->n_head_kv);
+        if (grp > 16 || hd % 8 || hd / 4 > ATT_CHUNK) {
+            st = h_err(err, HEARTH_ERR_UNSUPPORTED, "webgpu: %u query heads per KV head / head dim %llu not supported",
+                       grp, (unsigned long long)hd);
+            goto fail;
+        }
         gpu_const rope_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"NEOX", hp->rope_neox},
                               {"NORM", m->layers[0].q_norm.present}, {"KV_F16", S->kv_f16}};
-        gpu_const dec_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"KV_F16", S->kv_f16},
-                             {"CHUNK", ATT_CHUNK}, {"WG", att_wg}};
-        gpu_const red_c[] = {{"HD", (double)hd}, {"WG", H_MIN(att_wg, 256u)}};
+        gpu_const dec_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"NEOX", hp->rope_neox},
+                             {"NORM", m->layers[0].q_norm.present}, {"KV_F16", S->kv_f16}, {"WG", att_wg}};
+        gpu_const red_c[] = {{"HD", (double)hd}, {"WG", 128}};
         uint32_t bq = 16;
         while (bq > 1 && (3ull * (256 / bq > bq ? 256 / bq : bq) * hd * 4 > in->max_workgroup_storage)) bq /= 2;
         gpu_const pre_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"KV_F16", S->kv_f16},
@@ -267,7 +286,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         gpu_const emb_c[] = {{"N", (double)E}};
         if ((st = gw_kernel(g, gpu_pack_module(g->tok_embd.type), "get_rows", emb_c, 1, &S->k_emb, err)) ||
             (st = gw_kernel(g, NULL, "rope_store", rope_c, 6, &S->k_rope, err)) ||
-            (st = gw_kernel(g, NULL, "attn_decode", dec_c, 6, &S->k_att_dec, err)) ||
+            (st = gw_kernel(g, NULL, "attn_decode", dec_c, 7, &S->k_att_dec, err)) ||
             (st = gw_kernel(g, NULL, "attn_reduce", red_c, 2, &S->k_att_red, err)) ||
             (st = gw_kernel(g, NULL, "attn_prefill", pre_c, 5, &S->k_att_pre, err)) ||
             (st = gw_kernel(g, NULL, "rmsnorm", rms_c, 1, &S->k_rms, err)) ||
@@ -323,12 +342,12 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
                           {G->q_norm.present ? g->small : g->dummy, G->q_norm.off, G->q_norm.present ? G->q_norm.bytes : 0},
                           {G->k_norm.present ? g->small : g->dummy, G->k_norm.off, G->k_norm.present ? G->k_norm.bytes : 0},
                           {S->cs, 0, 0}, {S->qr, 0, 0}, {L->kc, 0, 0}, {L->vc, 0, 0}};
-        gpu_bind db[5] = {{S->qr, 0, 0}, {L->kc, 0, 0}, {L->vc, 0, 0}, {S->att, 0, 0}, {S->part, 0, 0}};
+        gpu_bind db[8] = {rb[0], rb[1], rb[2], {S->cs, 0, 0}, {L->kc, 0, 0}, {L->vc, 0, 0}, {S->att, 0, 0}, {S->part, 0, 0}};
         gpu_bind pb[4] = {{S->qr, 0, 0}, {L->kc, 0, 0}, {L->vc, 0, 0}, {S->att, 0, 0}};
         gpu_bind nb1[3] = {{S->x, 0, 0}, {g->small, G->attn_norm.off, G->attn_norm.bytes}, {S->xn, 0, 0}};
         gpu_bind nb2[3] = {{S->x, 0, 0}, {g->small, G->ffn_norm.off, G->ffn_norm.bytes}, {S->xn, 0, 0}};
         if ((st = gpu_bindings_create(S->d, S->k_rope, rb, 7, &L->rope, err)) ||
-            (st = gpu_bindings_create(S->d, S->k_att_dec, db, 5, &L->att_dec, err)) ||
+            (st = gpu_bindings_create(S->d, S->k_att_dec, db, 8, &L->att_dec, err)) ||
             (st = gpu_bindings_create(S->d, S->k_att_pre, pb, 4, &L->att_pre, err)) ||
             (st = gpu_bindings_create(S->d, S->k_rms, nb1, 3, &L->rms_attn, err)) ||
             (st = gpu_bindings_create(S->d, S->k_rms, nb2, 3, &L->rms_ffn, err)))
@@ -386,6 +405,13 @@ void webgpu_session_free(hearth_session *s) {
 
 /* ---- forward ------------------------------------------------------------------------------- */
 
+static void record_attn_decode(gs_state *S, gs_layer *L, const model_hparams *hp, int pos, uint32_t n_chunks) {
+    uint32_t prm[8] = {(uint32_t)pos, (uint32_t)S->n_ctx, n_chunks, 0, 0, 0, 0, 0};
+    memcpy(&prm[3], &S->att_scale, 4);
+    memcpy(&prm[4], &S->eps, 4);
+    gpu_dispatch(S->d, S->k_att_dec, L->att_dec, prm, sizeof prm, n_chunks, (uint32_t)hp->n_head_kv, 1);
+}
+
 /* Records the forward pass of n tokens at positions pos..pos+n-1 (ids from the ids buffer, or
  * from token slot `tok_slot` of the decode loop when n == 1 and tok_slot >= 0). The logits of
  * the last token (or of all n with all_logits) end in the logits buffer. */
@@ -415,15 +441,16 @@ static void record_forward(hearth_session *s, int n, int pos, int tok_slot, int 
             uint32_t ldq = qd + 2 * (uint32_t)hp->n_head_kv * hd;
             for (int i = 0; i < nq; i++) run_mm(S, &L->mm_qkv[i], (uint32_t)n, E, 0, ldq);
         }
-        uint32_t prm_rope[4] = {(uint32_t)pos, (uint32_t)S->n_ctx, 0, 0};
-        memcpy(&prm_rope[2], &S->eps, 4);
-        gpu_dispatch(S->d, S->k_rope, L->rope, prm_rope, sizeof prm_rope, (uint32_t)(hp->n_head + 2 * hp->n_head_kv),
-                     (uint32_t)n, 1);
+        if (n > 1) {
+            uint32_t prm_rope[4] = {(uint32_t)pos, (uint32_t)S->n_ctx, 0, 0};
+            memcpy(&prm_rope[2], &S->eps, 4);
+            gpu_dispatch(S->d, S->k_rope, L->rope, prm_rope, sizeof prm_rope,
+                         (uint32_t)(hp->n_head + 2 * hp->n_head_kv), (uint32_t)n, 1);
+        }
         if (n == 1) {
-            uint32_t n_pos = (uint32_t)pos + 1, n_chunks = (n_pos + ATT_CHUNK - 1) / ATT_CHUNK;
-            uint32_t prm[4] = {n_pos, (uint32_t)S->n_ctx, n_chunks, 0};
-            memcpy(&prm[3], &S->att_scale, 4);
-            gpu_dispatch(S->d, S->k_att_dec, L->att_dec, prm, sizeof prm, n_chunks, (uint32_t)hp->n_head, 1);
+            /* RoPE and the KV store of this token happen inside attn_decode */
+            uint32_t n_chunks = ((uint32_t)pos + ATT_CHUNK) / ATT_CHUNK;
+            record_attn_decode(S, L, hp, pos, n_chunks);
             if (n_chunks > 1) {
                 uint32_t prm2[4] = {n_chunks, 0, 0, 0};
                 gpu_dispatch(S->d, S->k_att_red, S->att_red, prm2, sizeof prm2, (uint32_t)hp->n_head, 1, 1);
@@ -599,6 +626,105 @@ out:
     } else {
         S->log_valid = 0;
     }
+    return HEARTH_OK;
+}
+
+/* ---- profiling (benchmarks) ---------------------------------------------------------------- */
+
+static uint64_t prod_bytes(const gs_prod *pr) {
+    uint64_t b = 0;
+    for (int i = 0; pr->t && i < pr->t->n_pieces; i++) b += pr->t->p[i].bytes;
+    return b;
+}
+
+int webgpu_profile_decode(hearth_session *s, int reps, webgpu_profile *out, hearth_error *err) {
+    gs_state *S = s->state;
+    const model_hparams *hp = &s->m->hp;
+    gw_model *g = S->g;
+    int st, pos = s->n_tokens > 0 ? s->n_tokens - 1 : 0;
+    memset(out, 0, sizeof *out);
+    if ((st = gpu_finish(S->d, err))) return st;
+    static const char *const names[] = {"embedding", "qkv matvec (+norm)", "(rope: inside attention)", "attention (+rope, kv store)",
+                                        "attn output matvec (+residual)", "ffn gate/up matvec (+norm, swiglu)",
+                                        "ffn down matvec (+residual)", "output matvec (+norm)", "argmax",
+                                        "whole token (forward + argmax)"};
+    out->n = (int)H_ARRAY_LEN(names);
+    for (int grp = 0; grp < out->n; grp++) {
+        out->name[grp] = names[grp];
+        uint64_t d0 = gpu_dispatch_count(S->d), bytes = 0;
+        double t0 = h_time_s();
+        for (int r = 0; r < reps; r++) {
+            if (grp == 9) {
+                record_forward(s, 1, pos, 0, 0);
+                record_sample(S, s, 0, pos);
+                continue;
+            }
+            if (grp == 0 || grp == 7 || grp == 8) {
+                if (grp == 0) {
+                    for (int i = 0; i < g->tok_embd.n_pieces; i++) {
+                        gw_piece *p = &g->tok_embd.p[i];
+                        uint32_t prm[8] = {0, g->tok_embd.words, (uint32_t)p->row0, (uint32_t)p->rows, 0, 0, 0, 0};
+                        gpu_dispatch(S->d, S->k_emb, S->emb_tok[i], prm, sizeof prm, ((uint32_t)hp->n_embd / 4 + 63) / 64, 1, 1);
+                    }
+                } else if (grp == 7) {
+                    run_mv(S, &S->mv_out, 0);
+                    if (r == 0) bytes += prod_bytes(&S->mv_out);
+                } else {
+                    record_sample(S, s, 0, pos);
+                }
+                continue;
+            }
+            for (int l = 0; l < hp->n_layer; l++) {
+                gs_layer *L = &S->layers[l];
+                gw_layer *G = &g->layers[l];
+                switch (grp) {
+                case 1:
+                    for (int i = 0; i < (G->qkv_fused ? 1 : 3); i++) {
+                        run_mv(S, &L->mv_qkv[i], 0);
+                        if (r == 0) bytes += prod_bytes(&L->mv_qkv[i]);
+                    }
+                    break;
+                case 2:
+                    break; /* folded into attention */
+                case 3: {
+                    uint32_t n_pos = (uint32_t)pos + 1, n_chunks = (n_pos + ATT_CHUNK - 1) / ATT_CHUNK;
+                    record_attn_decode(S, L, hp, pos, n_chunks);
+                    if (n_chunks > 1) {
+                        uint32_t prm2[4] = {n_chunks, 0, 0, 0};
+                        gpu_dispatch(S->d, S->k_att_red, S->att_red, prm2, sizeof prm2, (uint32_t)hp->n_head, 1, 1);
+                    }
+                    if (r == 0) bytes += 2ull * n_pos * (uint64_t)hp->n_head_kv * (uint64_t)hp->head_dim * (S->kv_f16 ? 2 : 4);
+                    break;
+                }
+                case 4:
+                    run_mv(S, &L->mv_wo, 0);
+                    if (r == 0) bytes += prod_bytes(&L->mv_wo);
+                    break;
+                case 5:
+                    for (int i = 0; i < (G->gu_fused ? 1 : 2); i++) {
+                        run_mv(S, &L->mv_gu[i], 0);
+                        if (r == 0) bytes += prod_bytes(&L->mv_gu[i]);
+                    }
+                    if (!G->gu_fused) {
+                        uint32_t prm3[4] = {(uint32_t)hp->n_ff, 0, 0, 0};
+                        gpu_dispatch(S->d, S->k_swiglu, S->swiglu, prm3, sizeof prm3, ((uint32_t)hp->n_ff + 255) / 256, 1, 1);
+                    }
+                    break;
+                case 6:
+                    run_mv(S, &L->mv_down, 0);
+                    if (r == 0) bytes += prod_bytes(&L->mv_down);
+                    break;
+                }
+            }
+        }
+        uint64_t nd = gpu_dispatch_count(S->d) - d0;
+        if ((st = gpu_finish(S->d, err))) return st;
+        double t = h_time_s() - t0;
+        out->ms[grp] = 1e3 * t / reps;
+        out->dispatches[grp] = (int)(nd / (uint64_t)reps);
+        out->bytes[grp] = bytes;
+    }
+    S->log_valid = 0;
     return HEARTH_OK;
 }
 

@@ -290,6 +290,7 @@ int webgpu_model_init(hearth_model *m, hearth_error *err) {
     g->tu_override = env_int("HEARTH_GPU_TU", 0);
     g->rpt_override = env_int("HEARTH_GPU_RPT", 0);
     g->tm_override = env_int("HEARTH_GPU_TM", 0);
+    g->wg_override = env_int("HEARTH_GPU_WG", 0);
 
     /* Plan: measure, check the fit, allocate, place. */
     plan pl;

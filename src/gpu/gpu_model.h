@@ -66,7 +66,7 @@ typedef struct gw_model {
     int n_kernels, cap_kernels;
     uint64_t gpu_bytes;   /* weights on the GPU */
     int force_f32;        /* HEARTH_GPU_MATVEC=f: the f32 matvec path everywhere */
-    int tu_override, rpt_override, tm_override;
+    int tu_override, rpt_override, tm_override, wg_override;
 } gw_model;
 
 /* Kernel from (module, kernel, constants), compiled once per model and cached. */
@@ -86,6 +86,17 @@ gpu_device *webgpu_model_device(hearth_model *m);
  * most that); random draws from seed with the CPU sampler's xorshift64*. */
 int webgpu_generate(hearth_session *s, const hearth_sampler_params *sp, int max_tokens,
                     int (*on_token)(void *user, int32_t id), void *user, int *n_accepted, hearth_error *err);
+
+/* Per-kernel-group GPU time of one decode step (benchmarks): each group's dispatches for all
+ * layers, recorded reps times in one submission; attention at the session's last position. */
+typedef struct webgpu_profile {
+    int n;
+    const char *name[12];
+    double ms[12];        /* per token */
+    int dispatches[12];   /* per token */
+    uint64_t bytes[12];   /* weight (and KV) bytes read per token */
+} webgpu_profile;
+int webgpu_profile_decode(hearth_session *s, int reps, webgpu_profile *out, hearth_error *err);
 
 /* Dispatches recorded by the model's device so far (benchmarks: dispatches per token). */
 uint64_t webgpu_dispatch_count(hearth_model *m);

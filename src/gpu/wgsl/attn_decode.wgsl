@@ -1,116 +1,219 @@
-// attn_decode.wgsl — attention of one query token over the KV cache (split-K / flash-decoding):
-// workgroup (c, h) covers positions [c * CHUNK, min((c + 1) * CHUNK, P.n_pos)) for query head h
-// (KV head h / (NH / NKV)); scores q.k / sqrt(HD), softmax within the chunk. With one chunk
-// the normalized output goes to O; otherwise (max, sum, unnormalized acc) go to PART and
-// attn_reduce.wgsl combines them.
+// attn_decode.wgsl — attention of one query token at position P.pos over the KV cache, with
+// the token's own RoPE / KV store folded in (split-K / flash-decoding). Workgroup (c, g) covers
+// positions [c * WG, min((c + 1) * WG, P.pos + 1)) for the G = NH / NKV query heads that share
+// KV head g: it ropes (and, with NORM, RMS-normalizes) their q rows from the fused QKV output;
+// the workgroup whose chunk holds P.pos also ropes k, and stores k and v at P.pos (workgroups of
+// the other chunks never read that position). Scores q.k / sqrt(HD), softmax within the chunk,
+// V summed for all G heads from one read of each V row. One chunk: the normalized output goes
+// to O; several: (max, sum, unnormalized acc) go to PART for attn_reduce.wgsl.
 //
 // Bindings (group 0):
 //   0 P     uniform  Params
-//   1 Q     storage, read        array<f32>  NH * HD floats (roped)
-//   2 KC    storage, read        array<u32>  K cache [NKV][n_ctx][HD] (f32 bits or f16 pairs)
-//   3 VC    storage, read        array<u32>  V cache, same layout
-//   4 O     storage, read_write  array<f32>  NH * HD floats (one chunk)
-//   5 PART  storage, read_write  array<f32>  [NH][n_chunks][HD + 2] (several chunks)
-// Grid: (n_chunks, NH).
+//   1 QKV   storage, read        array<f32>        (NH + 2 NKV) * HD floats (q, k, v; unroped)
+//   2 QN    storage, read        array<f32>        q_norm weight (HD; unused unless NORM)
+//   3 KN    storage, read        array<f32>        k_norm weight (HD; unused unless NORM)
+//   4 CS    storage, read        array<vec2<f32>>  (cos, sin) of position p, pair i at p * HD/2 + i
+//   5 KC    storage, read_write  array<vec4<u32>>  K cache [NKV][n_ctx][HD] (f32 bits or f16 pairs)
+//   6 VC    storage, read_write  array<vec4<u32>>  V cache, same layout
+//   7 O     storage, read_write  array<f32>        NH * HD floats (one chunk)
+//   8 PART  storage, read_write  array<f32>        [NH][n_chunks][HD + 2] (several chunks)
+// Grid: (n_chunks, NKV).
 
-struct Params { n_pos: u32, n_ctx: u32, n_chunks: u32, scale: f32, }
+struct Params { pos: u32, n_ctx: u32, n_chunks: u32, scale: f32, eps: f32, pad0: u32, pad1: u32, pad2: u32, }
 
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> Q: array<f32>;
-@group(0) @binding(2) var<storage, read> KC: array<u32>;
-@group(0) @binding(3) var<storage, read> VC: array<u32>;
-@group(0) @binding(4) var<storage, read_write> O: array<f32>;
-@group(0) @binding(5) var<storage, read_write> PART: array<f32>;
+@group(0) @binding(1) var<storage, read> QKV: array<f32>;
+@group(0) @binding(2) var<storage, read> QN: array<f32>;
+@group(0) @binding(3) var<storage, read> KN: array<f32>;
+@group(0) @binding(4) var<storage, read> CS: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read_write> KC: array<vec4<u32>>;
+@group(0) @binding(6) var<storage, read_write> VC: array<vec4<u32>>;
+@group(0) @binding(7) var<storage, read_write> O: array<f32>;
+@group(0) @binding(8) var<storage, read_write> PART: array<f32>;
 
-override HD: u32;
+override HD: u32;                 // head dim, multiple of 8 (f16 cache) or 4
 override NH: u32;
 override NKV: u32;
+override NEOX: bool = false;
+override NORM: bool = false;
 override KV_F16: bool = false;
-override CHUNK: u32 = 256u;
-override WG: u32 = 128u;
-override NG: u32 = WG / HD;       // thread groups splitting positions in the V pass (WG >= HD)
-override ACC_LEN: u32 = NG * HD;
+override WG: u32 = 128u;          // = positions per chunk; >= HD / 4
+override G: u32 = NH / NKV;       // query heads per KV head (<= 16)
+override Q_LEN: u32 = G * HD;
+override S_LEN: u32 = G * WG;
+override DPW: u32 = select(4u, 8u, KV_F16); // cache values per vec4<u32>
+override TPP: u32 = HD / DPW;       // threads per position in the V pass
+override NPG: u32 = WG / TPP;       // position groups of the V pass
+override A_LEN: u32 = NPG * HD;
 
-var<workgroup> q: array<f32, HD>;
-var<workgroup> s: array<f32, CHUNK>;
+var<workgroup> q: array<f32, Q_LEN>;   // roped, scaled q of the G heads
+var<workgroup> kv: array<f32, HD>;     // k (then v) of the new token
+var<workgroup> s: array<f32, S_LEN>;   // scores, then probabilities [G][WG]
 var<workgroup> red: array<f32, WG>;
-var<workgroup> acc: array<f32, ACC_LEN>;
+var<workgroup> acc: array<f32, A_LEN>;
+var<workgroup> hstat: array<f32, 32>;  // per head: max, sum
 
-fn kval(base: u32, d: u32) -> f32 {
-    if (KV_F16) { return unpack2x16float(KC[(base + d) >> 1u])[d & 1u]; }
-    return bitcast<f32>(KC[base + d]);
-}
-
-fn vval(base: u32, d: u32) -> f32 {
-    if (KV_F16) { return unpack2x16float(VC[(base + d) >> 1u])[d & 1u]; }
-    return bitcast<f32>(VC[base + d]);
-}
-
-@compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let c = wid.x;
-    let h = wid.y;
-    let kvh = h / (NH / NKV);
-    for (var d = tid; d < HD; d += WG) { q[d] = Q[h * HD + d] * P.scale; }
-    workgroupBarrier();
-    let p0 = c * CHUNK;
-    let n = min(CHUNK, P.n_pos - p0);
-    var m = -3.0e38;
-    for (var j = tid; j < n; j += WG) {
-        let base = (kvh * P.n_ctx + p0 + j) * HD;
-        var sc = 0.0;
-        if (KV_F16) {
-            for (var d = 0u; d < HD; d += 2u) {
-                let k2 = unpack2x16float(KC[(base + d) >> 1u]);
-                sc += q[d] * k2.x + q[d + 1u] * k2.y;
-            }
-        } else {
-            for (var d = 0u; d < HD; d += 1u) { sc += q[d] * bitcast<f32>(KC[base + d]); }
-        }
-        s[j] = sc;
-        m = max(m, sc);
-    }
-    red[tid] = m;
-    workgroupBarrier();
-    for (var st = WG / 2u; st > 0u; st >>= 1u) {
-        if (tid < st) { red[tid] = max(red[tid], red[tid + st]); }
-        workgroupBarrier();
-    }
-    let mx = red[0];
-    workgroupBarrier();
-    var l = 0.0;
-    for (var j = tid; j < n; j += WG) {
-        let e = exp(s[j] - mx);
-        s[j] = e;
-        l += e;
-    }
-    red[tid] = l;
+// Ropes (and norms) the head row at QKV[row..row+HD) into dst via kv/q; done by all threads.
+fn head_scale(row: u32, tid: u32, w_is_q: bool) -> f32 {
+    if (!NORM) { return 1.0; }
+    var ss = 0.0;
+    for (var i = tid; i < HD; i += WG) { let x = QKV[row + i]; ss += x * x; }
+    red[tid] = ss;
     workgroupBarrier();
     for (var st = WG / 2u; st > 0u; st >>= 1u) {
         if (tid < st) { red[tid] += red[tid + st]; }
         workgroupBarrier();
     }
-    let sum = red[0];
-    // V pass: thread (g, d) sums positions j = g, g + NG, ...
-    let g = tid / HD;
-    let d = tid % HD;
-    if (g < NG) {
-        var a = 0.0;
-        for (var j = g; j < n; j += NG) {
-            a += s[j] * vval((kvh * P.n_ctx + p0 + j) * HD, d);
+    let r = inverseSqrt(red[0] / f32(HD) + P.eps);
+    workgroupBarrier();
+    return r;
+}
+
+fn rope_pair(i: u32) -> vec2<u32> {
+    if (NEOX) { return vec2<u32>(i, i + HD / 2u); }
+    return vec2<u32>(2u * i, 2u * i + 1u);
+}
+
+// Cache values [8 w, 8 w + 8) (f16) or [4 w, 4 w + 4) (f32) of a row starting at value base.
+fn cload(v: bool, base: u32, w: u32) -> array<f32, 8> {
+    var r: array<f32, 8>;
+    var x: vec4<u32>;
+    if (v) { x = VC[base / DPW + w]; } else { x = KC[base / DPW + w]; }
+    if (KV_F16) {
+        let a = unpack2x16float(x.x); let b = unpack2x16float(x.y);
+        let c = unpack2x16float(x.z); let d = unpack2x16float(x.w);
+        r = array<f32, 8>(a.x, a.y, b.x, b.y, c.x, c.y, d.x, d.y);
+    } else {
+        let f = bitcast<vec4<f32>>(x);
+        r = array<f32, 8>(f.x, f.y, f.z, f.w, 0.0, 0.0, 0.0, 0.0);
+    }
+    return r;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+    let c = wid.x;
+    let g = wid.y;
+    let half = HD / 2u;
+    let pos = P.pos;
+    let cs_base = pos * half;
+    // q of the G heads: norm, rope, scale
+    for (var gi = 0u; gi < G; gi++) {
+        let row = (g * G + gi) * HD;
+        let sc = head_scale(row, tid, true);
+        for (var i = tid; i < half; i += WG) {
+            let ab = rope_pair(i);
+            var x0 = QKV[row + ab.x] * sc;
+            var x1 = QKV[row + ab.y] * sc;
+            if (NORM) { x0 *= QN[ab.x]; x1 *= QN[ab.y]; }
+            let cs = CS[cs_base + i];
+            q[gi * HD + ab.x] = (x0 * cs.x - x1 * cs.y) * P.scale;
+            q[gi * HD + ab.y] = (x0 * cs.y + x1 * cs.x) * P.scale;
         }
-        acc[g * HD + d] = a;
+    }
+    let p0 = c * WG;
+    let n = min(WG, pos + 1u - p0);
+    let kbase_new = (g * P.n_ctx + pos) * HD;
+    if (pos >= p0 && pos < p0 + WG) {
+        // this chunk holds the new token: rope k, store k and v
+        let krow = (NH + g) * HD;
+        let sc = head_scale(krow, tid, false);
+        for (var i = tid; i < half; i += WG) {
+            let ab = rope_pair(i);
+            var x0 = QKV[krow + ab.x] * sc;
+            var x1 = QKV[krow + ab.y] * sc;
+            if (NORM) { x0 *= KN[ab.x]; x1 *= KN[ab.y]; }
+            let cs = CS[cs_base + i];
+            kv[ab.x] = x0 * cs.x - x1 * cs.y;
+            kv[ab.y] = x0 * cs.y + x1 * cs.x;
+        }
+        workgroupBarrier();
+        let vrow = (NH + NKV + g) * HD;
+        for (var w = tid; w < HD / DPW; w += WG) {
+            let e = w * DPW;
+            if (KV_F16) {
+                KC[kbase_new / 8u + w] = vec4<u32>(pack2x16float(vec2<f32>(kv[e], kv[e + 1u])),
+                    pack2x16float(vec2<f32>(kv[e + 2u], kv[e + 3u])), pack2x16float(vec2<f32>(kv[e + 4u], kv[e + 5u])),
+                    pack2x16float(vec2<f32>(kv[e + 6u], kv[e + 7u])));
+                VC[kbase_new / 8u + w] = vec4<u32>(pack2x16float(vec2<f32>(QKV[vrow + e], QKV[vrow + e + 1u])),
+                    pack2x16float(vec2<f32>(QKV[vrow + e + 2u], QKV[vrow + e + 3u])),
+                    pack2x16float(vec2<f32>(QKV[vrow + e + 4u], QKV[vrow + e + 5u])),
+                    pack2x16float(vec2<f32>(QKV[vrow + e + 6u], QKV[vrow + e + 7u])));
+            } else {
+                KC[kbase_new / 4u + w] = bitcast<vec4<u32>>(vec4<f32>(kv[e], kv[e + 1u], kv[e + 2u], kv[e + 3u]));
+                VC[kbase_new / 4u + w] = bitcast<vec4<u32>>(vec4<f32>(QKV[vrow + e], QKV[vrow + e + 1u],
+                                                                     QKV[vrow + e + 2u], QKV[vrow + e + 3u]));
+            }
+        }
+        storageBarrier();
     }
     workgroupBarrier();
-    if (tid < HD) {
-        var a = 0.0;
-        for (var gg = 0u; gg < NG; gg++) { a += acc[gg * HD + tid]; }
-        if (P.n_chunks == 1u) {
-            O[h * HD + tid] = a / sum;
-        } else {
-            let pb = (h * P.n_chunks + c) * (HD + 2u);
-            PART[pb + tid] = a;
-            if (tid == 0u) { PART[pb + HD] = mx; PART[pb + HD + 1u] = sum; }
+
+    // scores: thread j <-> position p0 + j, all G heads from one read of the k row
+    if (tid < n) {
+        let base = (g * P.n_ctx + p0 + tid) * HD;
+        var sc: array<f32, 16>;
+        for (var gi = 0u; gi < G; gi++) { sc[gi] = 0.0; }
+        for (var w = 0u; w < HD / DPW; w++) {
+            let k = cload(false, base, w);
+            for (var gi = 0u; gi < G; gi++) {
+                let o = gi * HD + w * DPW;
+                for (var e = 0u; e < DPW; e++) { sc[gi] += k[e] * q[o + e]; }
+            }
         }
+        for (var gi = 0u; gi < G; gi++) { s[gi * WG + tid] = sc[gi]; }
+    }
+    workgroupBarrier();
+    // per head: max, exp, sum
+    for (var gi = 0u; gi < G; gi++) {
+        var m = -3.0e38;
+        if (tid < n) { m = s[gi * WG + tid]; }
+        red[tid] = m;
+        workgroupBarrier();
+        for (var st = WG / 2u; st > 0u; st >>= 1u) {
+            if (tid < st) { red[tid] = max(red[tid], red[tid + st]); }
+            workgroupBarrier();
+        }
+        let mx = red[0];
+        workgroupBarrier();
+        var e = 0.0;
+        if (tid < n) { e = exp(s[gi * WG + tid] - mx); s[gi * WG + tid] = e; }
+        red[tid] = e;
+        workgroupBarrier();
+        for (var st = WG / 2u; st > 0u; st >>= 1u) {
+            if (tid < st) { red[tid] += red[tid + st]; }
+            workgroupBarrier();
+        }
+        if (tid == 0u) { hstat[2u * gi] = mx; hstat[2u * gi + 1u] = red[0]; }
+        workgroupBarrier();
+    }
+    // V: thread (pg, w) sums positions pg, pg + NPG, ... for its DPW dims, all heads
+    let w = tid % TPP;
+    let pg = tid / TPP;
+    for (var gi = 0u; gi < G; gi++) {
+        var a: array<f32, 8>;
+        for (var e = 0u; e < DPW; e++) { a[e] = 0.0; }
+        if (pg < NPG) {
+            for (var j = pg; j < n; j += NPG) {
+                let v = cload(true, (g * P.n_ctx + p0 + j) * HD, w);
+                let pj = s[gi * WG + j];
+                for (var e = 0u; e < DPW; e++) { a[e] += pj * v[e]; }
+            }
+            for (var e = 0u; e < DPW; e++) { acc[pg * HD + w * DPW + e] = a[e]; }
+        }
+        workgroupBarrier();
+        let h = g * G + gi;
+        for (var d = tid; d < HD; d += WG) {
+            var t = 0.0;
+            for (var k = 0u; k < NPG; k++) { t += acc[k * HD + d]; }
+            if (P.n_chunks == 1u) {
+                O[h * HD + d] = t / hstat[2u * gi + 1u];
+            } else {
+                let pb = (h * P.n_chunks + c) * (HD + 2u);
+                PART[pb + d] = t;
+                if (d == 0u) { PART[pb + HD] = hstat[2u * gi]; PART[pb + HD + 1u] = hstat[2u * gi + 1u]; }
+            }
+        }
+        workgroupBarrier();
     }
 }

@@ -1,0 +1,136 @@
+#!/bin/bash
+# gpu_h100.sh — the WebGPU benchmark run on a GPU machine (an NVIDIA H100 through the `run`
+# device tool), in one go: unpack the carried libraries, adapter info, kernel conformance and a
+# CPU-vs-GPU logits check on the real driver, the WGSL read roofline, `hearth synth` models, then
+# hearth (WebGPU) and llama.cpp's Vulkan backend on the same files and card, and kernel-variant
+# sweeps. Everything it needs was staged by bench/gpu_stage.sh into .device/ (binaries built on
+# the x86-64 build machine, Dawn and llama.cpp-Vulkan libraries, a few test models) and .gl/
+# (the Vulkan and GL loader debs). Output: $OUT/log; the summary is printed last.
+#
+#   run(command="bash bench/gpu_h100.sh [quick|full|sweep|all]", carry=[".gl", ".device"])
+set -u
+MODE=${1:-full}
+RESULTS=${OUT:-/tmp/gpu-results}  # what comes back (at most 8 files)
+OUT=/tmp/gpu-out                   # everything else
+mkdir -p "$OUT" "$RESULTS"
+exec > >(tee -a "$RESULTS/log") 2>&1
+T0=$(date +%s)
+el() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
+
+# Vulkan loader (the image may lack it), libraries
+for f in .gl/*.deb; do dpkg -x "$f" / 2>/dev/null; done
+ldconfig
+DEV=/tmp/dev
+B=$DEV/bin
+mkdir -p $DEV
+cp -r .device/bin $DEV/
+python3 - <<'PY'
+import lzma, tarfile, shutil
+with lzma.open('.device/dawn.so.xz') as f, open('/tmp/dev/libwebgpu_wrapper.so', 'wb') as o:
+    shutil.copyfileobj(f, o)
+with tarfile.open('.device/llv.tar.xz') as t:
+    t.extractall('/tmp/dev/bin/llv')
+PY
+export HEARTH_WEBGPU_LIB=$DEV/libwebgpu_wrapper.so
+export HEARTH_TESTDATA=$PWD/.device/testdata
+SUMMARY=$RESULTS/summary.txt
+: > "$SUMMARY"
+
+el "GPU"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv
+# The image's default ICD (libGLX_nvidia) may not load; the driver's own ICD file does.
+if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
+    export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+    export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+fi
+$B/hearth gpu-info > $RESULTS/gpu-info.txt 2>&1
+cat $RESULTS/gpu-info.txt
+if ! grep -q 'backend: *vulkan, discrete' $RESULTS/gpu-info.txt; then
+    echo "no discrete Vulkan GPU adapter: stopping" | tee -a "$SUMMARY"
+    ls /usr/local/nvidia/share/vulkan/icd.d/ /etc/vulkan/icd.d /usr/share/vulkan/icd.d 2>&1
+    cat /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+    for l in $(ldconfig -p | grep -E 'libGLX_nvidia|libnvidia-glcore|libGLdispatch' | awk '{print $NF}'); do echo "$l:"; ldd $l | grep 'not found'; done
+    VK_LOADER_DEBUG=error,warn,driver $B/hearth gpu-info 2>&1 | tail -30
+    exit 1
+fi
+
+el "conformance on this GPU"
+timeout 240 $B/test_gpu_kernels > $RESULTS/test_gpu_kernels.log 2>&1
+echo "test_gpu_kernels: exit $? ($(tail -1 $RESULTS/test_gpu_kernels.log))" | tee -a "$SUMMARY"
+grep -v '^ok' $RESULTS/test_gpu_kernels.log | head -20
+for m in tiny-llama-q4_0 tiny-qwen2-q4_0 stories260K; do
+    ids=$(python3 -c "import random; random.seed(1); print(','.join(str(random.randrange(1,500)) for _ in range(40)))")
+    $B/hearth logits .device/testdata/models/$m.gguf --ids $ids --top 5 > $OUT/cpu-$m.jsonl 2>/dev/null
+    $B/hearth logits .device/testdata/models/$m.gguf --ids $ids --top 5 --backend webgpu > $OUT/gpu-$m.jsonl 2>/dev/null
+    python3 - "$OUT/cpu-$m.jsonl" "$OUT/gpu-$m.jsonl" "$m" <<'PY' | tee -a "$SUMMARY"
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]; b = [json.loads(l) for l in open(sys.argv[2])]
+d = 0; same = 0
+for x, y in zip(a, b):
+    ty = dict((i, v) for i, v in y['top'])
+    same += x['top'][0][0] == y['top'][0][0]
+    for i, v in x['top']:
+        if i in ty: d = max(d, abs(ty[i] - v))
+print(f"logits cpu vs webgpu {sys.argv[3]}: {len(a)} positions, top-1 same {same}/{len(a)}, max |diff| {d:.2e}")
+PY
+    $B/hearth run .device/testdata/models/$m.gguf -p "Once upon a time" -n 48 --temp 0 --json > $OUT/run-cpu-$m.json 2>/dev/null
+    $B/hearth run .device/testdata/models/$m.gguf -p "Once upon a time" -n 48 --temp 0 --json --backend webgpu > $OUT/run-gpu-$m.json 2>/dev/null
+    if cmp -s $OUT/run-cpu-$m.json $OUT/run-gpu-$m.json; then r=identical; else r=DIFFERENT; fi
+    echo "greedy 48 tokens cpu vs webgpu decode path $m: $r" | tee -a "$SUMMARY"
+done
+
+el "roofline"
+$B/gpu_bench --roofline | tee $OUT/roofline.txt
+cat $OUT/roofline.txt >> "$SUMMARY"
+[ "$MODE" = quick ] && { el done; cat "$SUMMARY"; exit 0; }
+
+el "models"
+mkdir -p /tmp/models
+MODELS="qwen2.5-0.5b:q4_0 llama-2-7b:q4_0 llama-3.1-8b:q4_0 llama-3.2-1b:q4_k_m llama-3.1-8b:q4_k_m"
+for mt in $MODELS; do
+    like=${mt%%:*}; ty=${mt##*:}
+    [ -f /tmp/models/$like-$ty.gguf ] || $B/hearth synth --like $like --type $ty -o /tmp/models/$like-$ty.gguf > /dev/null
+done
+ls -la /tmp/models
+
+if [ "$MODE" != sweep ]; then
+    for mt in $MODELS; do
+        like=${mt%%:*}; ty=${mt##*:}; f=/tmp/models/$like-$ty.gguf
+        el "hearth webgpu $like $ty"
+        HEARTH_GPU_FAST=${FAST:-1} timeout 180 $B/gpu_bench --json --kv16 -p 512 -n 128 --reps 3 --profile --model $f 2>&1 | tee -a $RESULTS/hearth.jsonl
+        el "llama.cpp vulkan $like $ty"
+        timeout 180 $B/gpu_llama_bench --libdir $B/llv -p 512 -n 128 --reps 3 $f 2>&1 | tee -a $RESULTS/llama.jsonl
+    done
+    grep '^{' $RESULTS/hearth.jsonl | python3 -c "
+import json, sys
+for l in sys.stdin:
+    j = json.loads(l); print(f\"hearth  {j['model'].split('/')[-1]:28s} pp512 {j['prefill_tok_s']:8.1f}  tg128 {j['decode_tok_s']:7.1f}  eval1 {j['eval_tok_s']:7.1f}  {j['dispatches_per_token']} disp/tok  {j['decode_gb_s']:.0f} GB/s\")" | tee -a "$SUMMARY"
+    grep '^{' $RESULTS/llama.jsonl | python3 -c "
+import json, sys
+for l in sys.stdin:
+    j = json.loads(l); print(f\"llama   {j['model'].split('/')[-1]:28s} pp512 {j['prefill_tok_s']:8.1f}  tg128 {j['decode_tok_s']:7.1f}  fa {j['flash_attn']}\")" | tee -a "$SUMMARY"
+fi
+
+if [ "$MODE" = sweep ] || [ "$MODE" = all ]; then
+    el "variant sweep"
+    for f in /tmp/models/qwen2.5-0.5b-q4_0.gguf /tmp/models/llama-2-7b-q4_0.gguf /tmp/models/llama-3.1-8b-q4_0.gguf; do
+        for v in "FAST=1" "FAST=0" "FAST=1 KV=32" "FAST=1 TU=16 RPT=2 WG=256" "FAST=1 TU=16 RPT=4 WG=256" "FAST=1 TU=8 RPT=2 WG=128" "FAST=1 TU=32 RPT=2 WG=128" "FAST=1 TU=8 RPT=4 WG=256"; do
+            env_args=""; kv="--kv16"
+            for kv_ in $v; do
+                if [ "$kv_" = KV=32 ]; then kv=""; else env_args="$env_args HEARTH_GPU_$kv_"; fi
+            done
+            r=$(env $env_args timeout 90 $B/gpu_bench --json $kv -p 0 -n 128 --reps 2 --model $f 2>&1 | grep '^{' | python3 -c "import json,sys; j=json.loads(sys.stdin.read()); print(f\"tg128 {j['decode_tok_s']:7.1f} eval1 {j['eval_tok_s']:7.1f} {j['decode_gb_s']:6.0f} GB/s\")" 2>&1)
+            echo "sweep $(basename $f) [$v] $r" | tee -a "$SUMMARY"
+        done
+    done
+    f=/tmp/models/llama-2-7b-q4_0.gguf
+    for v in "FAST=1 TM=4" "FAST=1 TM=8"; do
+        env_args=""
+        for kv in $v; do env_args="$env_args HEARTH_GPU_$kv"; done
+        r=$(env $env_args timeout 120 $B/gpu_bench --json --kv16 -p 512 -n 0 --reps 2 --model $f 2>&1 | grep '^{')
+        echo "sweep prefill $(basename $f) [$v] $r" | tee -a "$SUMMARY"
+    done
+fi
+el "done"
+echo "==== summary"
+cat "$SUMMARY"
