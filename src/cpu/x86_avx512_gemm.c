@@ -103,7 +103,36 @@ typedef struct {
 AI void pack_q32(uint32_t t, const uint8_t *w, const uint8_t *end, size_t rb, int nr, int ns, panel_q32 *P) {
     const int B = q32_bytes(t), off = q32_off(t);
     const __m512i perm = q32_perm_idx(t);
-    for (int j = 0; j < ns; j += 2) {
+    int j = 0;
+    if (t == QT_Q4_0 || t == QT_Q4_1) {
+        /* 4 blocks at a time, transposing the packed nibbles: lane r of transposed vector c holds
+         * qs bytes 4(c%4).. of block c/4 of row r, i.e. codes 4(c%4).. (low nibbles) and
+         * 16 + 4(c%4).. (high nibbles); a third fewer operations than unpacking first. */
+        const int o = q32_qs_off(t);
+        const __m512i idx4 = _mm512_add_epi8(
+            _mm512_set_epi32(0x0f0e0d0c, 0x0b0a0908, 0x07060504, 0x03020100, 0x0f0e0d0c, 0x0b0a0908, 0x07060504,
+                             0x03020100, 0x0f0e0d0c, 0x0b0a0908, 0x07060504, 0x03020100, 0x0f0e0d0c, 0x0b0a0908,
+                             0x07060504, 0x03020100),
+            _mm512_set_epi32((64 + B + o) * 0x01010101, (64 + B + o) * 0x01010101, (64 + B + o) * 0x01010101,
+                             (64 + B + o) * 0x01010101, (64 + o) * 0x01010101, (64 + o) * 0x01010101, (64 + o) * 0x01010101,
+                             (64 + o) * 0x01010101, (B + o) * 0x01010101, (B + o) * 0x01010101, (B + o) * 0x01010101,
+                             (B + o) * 0x01010101, o * 0x01010101, o * 0x01010101, o * 0x01010101, o * 0x01010101));
+        const __m512i m4 = _mm512_set1_epi8(0x0F);
+        for (; j + 4 <= ns; j += 4) {
+            __m512i r[16];
+            for (int i = 0; i < 16; i++) {
+                const uint8_t *p = w + (size_t)i * rb + (size_t)j * B;
+                r[i] = i < nr ? _mm512_permutex2var_epi8(a5_load_plain(p), idx4, a5_load64(p + 2 * B, end, 2 * B))
+                              : _mm512_setzero_si512();
+            }
+            tr16x16(r);
+            for (int c = 0; c < 16; c++) {
+                P->q[j + c / 4][c % 4] = _mm512_and_si512(r[c], m4);
+                P->q[j + c / 4][4 + c % 4] = _mm512_and_si512(_mm512_srli_epi16(r[c], 4), m4);
+            }
+        }
+    }
+    for (; j < ns; j += 2) {
         const int nblk = ns - j >= 2 ? 2 : 1;
         __m512i r[16];
         for (int i = 0; i < 16; i++) {
@@ -119,11 +148,11 @@ AI void pack_q32(uint32_t t, const uint8_t *w, const uint8_t *end, size_t rb, in
     }
     const __m512i offs = row_offsets(rb);
     const __mmask16 km = (__mmask16)((1u << nr) - 1);
-    for (int j = 0; j < ns; j++) {
-        __m512i g = gather32(w + (size_t)j * B, offs, km);
+    for (int b = 0; b < ns; b++) {
+        __m512i g = gather32(w + (size_t)b * B, offs, km);
         __m512 d = f16_lanes(g, 0);
-        P->ws[j] = d;
-        P->wo[j] = q32_has_m(t) ? f16_lanes(g, 1) : _mm512_mul_ps(d, _mm512_set1_ps((float)-off));
+        P->ws[b] = d;
+        P->wo[b] = q32_has_m(t) ? f16_lanes(g, 1) : _mm512_mul_ps(d, _mm512_set1_ps((float)-off));
     }
 }
 
