@@ -113,8 +113,9 @@ fi
 
 if [ "$MODE" = sweep ] || [ "$MODE" = all ]; then
     el "variant sweep"
+    VARIANTS=("FAST=1" "FAST=1 WG=512" "FAST=1 WG=1024" "FAST=1 TU=8 WG=512" "FAST=1 TU=32 WG=512" "FAST=1 TU=8")
     for f in /tmp/models/qwen2.5-0.5b-q4_0.gguf /tmp/models/llama-2-7b-q4_0.gguf /tmp/models/llama-3.1-8b-q4_0.gguf; do
-        for v in "FAST=1" "FAST=0" "FAST=1 KV=32" "FAST=1 TU=16 RPT=2 WG=256" "FAST=1 TU=16 RPT=4 WG=256" "FAST=1 TU=8 RPT=2 WG=128" "FAST=1 TU=32 RPT=2 WG=128" "FAST=1 TU=8 RPT=4 WG=256"; do
+        for v in "${VARIANTS[@]}"; do
             env_args=""; kv="--kv16"
             for kv_ in $v; do
                 if [ "$kv_" = KV=32 ]; then kv=""; else env_args="$env_args HEARTH_GPU_$kv_"; fi
@@ -124,7 +125,7 @@ if [ "$MODE" = sweep ] || [ "$MODE" = all ]; then
         done
     done
     f=/tmp/models/llama-2-7b-q4_0.gguf
-    for v in "FAST=1 TM=4" "FAST=1 TM=8"; do
+    for v in ${PREFILL_VARIANTS:-}; do
         env_args=""
         for kv in $v; do env_args="$env_args HEARTH_GPU_$kv"; done
         r=$(env $env_args timeout 120 $B/gpu_bench --json --kv16 -p 512 -n 0 --reps 2 --model $f 2>&1 | grep '^{')

@@ -72,24 +72,20 @@ static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
     pr->bias = bias && bias->present;
     pr->b_base = b_base;
     uint32_t n = (uint32_t)t->n;
-    uint64_t smem_q = (uint64_t)n + (uint64_t)n / 4 + 256 * 4 * 4; /* xs, xd, red (WG <= 256) */
+    uint64_t wg_max = g->wg_override ? (uint64_t)g->wg_override : 256;
+    uint64_t smem_q = (uint64_t)n + (uint64_t)n / 4 + wg_max * 4 * 4; /* xs, xd, red */
     pr->int_path = gpu_pack_has_int(t->type) && !g->force_f32 && n % 32 == 0 && smem_q <= in->max_workgroup_storage;
     uint32_t units = pr->int_path ? n / 32 : n / 4;
-    /* Shape: about 8 units per thread along the row, row sets per workgroup so that there
-     * are >= ~2 workgroups per SM of a large GPU (264), 32..256 threads (tuned on an H100,
-     * docs/GPU.md); HEARTH_GPU_TU / _RPT / _WG override. */
-    uint32_t rows = epi == 2 ? (uint32_t)(t->rows / 2) : (uint32_t)t->rows;
+    /* Shape (swept on an H100, docs/GPU.md): 16 threads per row set, 2 rows per set, 256
+     * threads (32 rows per workgroup) for the integer path; the f32 path uses more threads per
+     * row (its unit is 4 elements). HEARTH_GPU_TU / _RPT / _WG override. */
     pr->rpt = epi == 2 ? 2 : g->rpt_override ? (uint32_t)g->rpt_override : 2;
-    uint32_t per_wg_rows = H_MIN(H_MAX(pow2_floor(H_MAX(rows / 264, 1u)), 2u), 32u);
-    uint32_t sets = H_MAX(per_wg_rows / (epi == 2 ? 1 : pr->rpt), 1u);
-    uint32_t tu = H_MIN(H_MAX(pow2_floor(H_MAX(units / 8, 1u)), 4u), 64u);
-    uint32_t cap_tu = pow2_floor(H_MAX(units, 1u));
-    if (tu * sets < 64) tu = H_MIN(H_MAX(64 / sets, tu), H_MAX(cap_tu, 4u));
-    if (tu * sets > 256) sets = 256 / tu;
+    uint32_t tu = pr->int_path ? 16 : 64;
+    tu = H_MIN(tu, H_MAX(pow2_floor(H_MAX(units, 1u)), 4u));
     if (g->tu_override) tu = (uint32_t)g->tu_override;
-    uint32_t wg = g->wg_override ? (uint32_t)g->wg_override : H_MAX(tu * sets, 32u);
+    uint32_t wg = g->wg_override ? (uint32_t)g->wg_override : 256;
+    wg = H_MIN(wg, in->max_invocations);
     if (wg < tu) wg = tu;
-    wg = H_MIN(wg, H_MIN(in->max_invocations, 256u));
     pr->tu = tu;
     pr->wg = wg;
     gpu_const c[] = {{"N", n}, {"TU", pr->tu}, {"RPT", pr->rpt}, {"NORM", norm != NULL}, {"BIAS", pr->bias},
@@ -143,7 +139,8 @@ static int setup_mm(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
     pr->y_off = y_off;
     pr->bias = bias && bias->present;
     pr->b_base = b_base;
-    uint32_t tm = g->tm_override ? (uint32_t)g->tm_override : 8;
+    /* 8x8 outputs per thread pays for large rows (7B: +5%), hurts small models (0.5B: -35%) */
+    uint32_t tm = g->tm_override ? (uint32_t)g->tm_override : t->n >= 2048 && t->rows >= 2048 ? 8 : 4;
     if (tm != 4 && tm != 8) tm = 4;
     if (tm == 8 && (in->max_workgroup_storage < 2 * 32 * 128 * 4 || in->max_invocations < 256)) tm = 4;
     pr->bm = pr->bn = 16 * tm;
