@@ -1,6 +1,7 @@
 // llamacpp_bench.mjs — the llama.cpp baseline: prefill and decode speed of a GGUF on the CPU through
 // node-llama-cpp@3.21.1 (its prebuilt llama.cpp; the CPU variant, e.g. zen4 / AVX-512, is chosen
-// by ggml at load time). Prints one JSON object.
+// by ggml at load time), and through llama.cpp's C API on the same library when
+// build/bench/llamacpp_capi exists (make bench-llamacpp). Prints one JSON object.
 //
 //   node bench/llamacpp_bench.mjs MODEL.gguf [-t THREADS] [-p 512] [-n 128] [--reps 3]
 //
@@ -8,13 +9,17 @@
 //          context, logits for the last token only (like llama-bench's pp test).
 // decode:  after a short prompt (16 tokens), n single-token evaluations, each computing the logits
 //          and taking the greedy next token, fed back (like generation; llama-bench's tg test).
-// prefill_tok_s / decode_tok_s come from llama.cpp's own counters (llama_perf_context: time spent
-// in llama_decode), like llama-bench; they are the baseline. The wall-clock rates through
-// node-llama-cpp's JS API (prefill_wall_tok_s, decode_wall_tok_s) also include its per-call
-// overhead (queueing, worker thread hops, sampling), which is large per decoded token. Model load
-// and context creation are excluded from both. Medians over --reps, after one untimed warm-up run.
+// node_prefill_tok_s / node_decode_tok_s come from llama.cpp's own counters (llama_perf_context:
+// time spent in llama_decode); *_wall_tok_s are wall clock around the JS calls (they also include
+// node-llama-cpp's per-call overhead). Model load and context creation are excluded; medians over
+// --reps after one untimed warm-up run.
+// prefill_tok_s / decode_tok_s, the baseline, are the FASTER of node-llama-cpp and the C API for
+// each (see *_source): on a 2-core machine node-llama-cpp's 2-thread decode measured ~2x slower
+// than the same library driven from C, because node's own thread (sampling, JS) competes with
+// llama.cpp's spinning worker threads; with 1 thread both agree.
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
-import { readFileSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 
@@ -26,6 +31,7 @@ function usage(code) {
   -r, --reps N        timed repetitions, median reported (default 3)
   --flash-attn MODE   auto | on | off (default auto, llama.cpp's default)
   --no-warmup         skip the untimed warm-up runs
+  --no-c-api          do not run build/bench/llamacpp_capi even if it exists
   -v, --verbose       print llama.cpp logs and per-run times to stderr
 Prints one JSON object: {prefill_tok_s, decode_tok_s, threads, ...}.`;
   (code ? console.error : console.log)(text);
@@ -34,7 +40,7 @@ Prints one JSON object: {prefill_tok_s, decode_tok_s, threads, ...}.`;
 
 function parseArgs(argv) {
   const o = { model: null, threads: os.availableParallelism?.() ?? os.cpus().length, p: 512, n: 128, reps: 3,
-              flashAttn: 'auto', warmup: true, verbose: false };
+              flashAttn: 'auto', warmup: true, verbose: false, capi: true };
   const num = (i, name) => {
     const v = Number(argv[i]);
     if (!Number.isInteger(v) || v < 1) { console.error(`${name}: expected a positive integer, got '${argv[i]}'`); usage(2); }
@@ -51,6 +57,7 @@ function parseArgs(argv) {
       o.flashAttn = argv[++i];
       if (!['auto', 'on', 'off'].includes(o.flashAttn)) usage(2);
     } else if (a === '--no-warmup') o.warmup = false;
+    else if (a === '--no-c-api') o.capi = false;
     else if (a === '-v' || a === '--verbose') o.verbose = true;
     else if (a.startsWith('-') || o.model) { console.error(`unknown argument '${a}'`); usage(2); }
     else o.model = a;
@@ -171,6 +178,23 @@ async function main() {
                     `decode ${dec.at(-1).tok_s.toFixed(1)} tok/s (wall ${dec.at(-1).wall_tok_s.toFixed(1)})`);
   }
 
+  // The same library through the C API (llama-bench's method), after node-llama-cpp is done.
+  const buildInfo = {
+    llama_cpp_release: llama.llamaCppRelease,
+    build_type: llama.buildType,
+    gpu: llama.gpu,
+    system_info: llama.systemInfo,
+  };
+  await model.dispose();
+  await llama.dispose();
+  let capi = null;
+  const capiBin = new URL('../build/bench/llamacpp_capi', import.meta.url);
+  if (o.capi && existsSync(capiBin)) {
+    const out = execFileSync(capiBin.pathname, [o.model, '-t', String(o.threads), '-p', String(o.p), '-n', String(o.n),
+                                                '-r', String(o.reps)], { encoding: 'utf8' });
+    capi = JSON.parse(out);
+  }
+
   const variantLine = logs.join('\n').split('\n').find((l) => /load_backend: loaded CPU backend from/.test(l));
   const variant = variantLine?.match(/libggml-cpu-([\w-]+)\.so/)?.[1] ?? null;
   const pkg = JSON.parse(readFileSync(new URL('../node_modules/node-llama-cpp/package.json', import.meta.url), 'utf8'));
@@ -183,8 +207,14 @@ async function main() {
     prompt_tokens: o.p,
     gen_tokens: o.n,
     reps: o.reps,
-    prefill_tok_s: median(pre.map((x) => x.tok_s)),
-    decode_tok_s: median(dec.map((x) => x.tok_s)),
+    prefill_tok_s: null,
+    decode_tok_s: null,
+    prefill_source: null,
+    decode_source: null,
+    node_prefill_tok_s: median(pre.map((x) => x.tok_s)),
+    node_decode_tok_s: median(dec.map((x) => x.tok_s)),
+    capi_prefill_tok_s: capi?.prefill_tok_s ?? null,
+    capi_decode_tok_s: capi?.decode_tok_s ?? null,
     prefill_wall_tok_s: median(pre.map((x) => x.wall_tok_s)),
     decode_wall_tok_s: median(dec.map((x) => x.wall_tok_s)),
     prefill_runs_tok_s: pre.map((x) => Number(x.tok_s.toFixed(2))),
@@ -193,17 +223,21 @@ async function main() {
     context: { batch_size: batchSizeUsed, context_size: contextSizeUsed, flash_attention: flashUsed },
     build: {
       node_llama_cpp: pkg.version,
-      llama_cpp_release: llama.llamaCppRelease,
-      build_type: llama.buildType,
-      gpu: llama.gpu,
+      llama_cpp_release: buildInfo.llama_cpp_release,
+      build_type: buildInfo.build_type,
+      gpu: buildInfo.gpu,
       cpu_variant: variant,
-      system_info: llama.systemInfo,
+      system_info: buildInfo.system_info,
       cpu_model: os.cpus()[0]?.model ?? null,
     },
   };
+  for (const k of ['prefill', 'decode']) {
+    const viaC = result[`capi_${k}_tok_s`], viaNode = result[`node_${k}_tok_s`];
+    const useC = viaC != null && viaC > viaNode;
+    result[`${k}_tok_s`] = useC ? viaC : viaNode;
+    result[`${k}_source`] = useC ? 'llama.cpp C API (build/bench/llamacpp_capi)' : 'node-llama-cpp (llama_perf counters)';
+  }
   console.log(JSON.stringify(result, null, 2));
-  await model.dispose();
-  await llama.dispose();
 }
 
 main().catch((e) => {

@@ -47,3 +47,26 @@ $(WASM_BUILD)/bench_kernels.wasm: bench/bench_kernels.c src/base.c src/quant.c $
 
 .PHONY: bench-kernels-wasm
 bench-kernels-wasm: $(WASM_BUILD)/bench_kernels.wasm
+
+# The llama.cpp baseline through its C API (bench/llamacpp_capi.c), linked against node-llama-cpp's
+# prebuilt library; the headers come from the package's git bundle (the source of those binaries).
+#   make bench-llamacpp && build/bench/llamacpp_capi MODEL.gguf -t 2
+LLAMA_BUNDLE := node_modules/node-llama-cpp/llama/gitRelease.bundle
+LLAMA_BINS := node_modules/@node-llama-cpp/linux-x64/bins/linux-x64
+LLAMA_HDRS := $(BUILD)/llama.cpp-headers
+
+$(LLAMA_HDRS)/include/llama.h: $(LLAMA_BUNDLE)
+	@rm -rf $(LLAMA_HDRS) $(LLAMA_HDRS).git && mkdir -p $(LLAMA_HDRS)
+	git clone -q --bare $(LLAMA_BUNDLE) $(LLAMA_HDRS).git
+	git -C $(LLAMA_HDRS).git archive HEAD include ggml/include | tar -x -C $(LLAMA_HDRS)
+	@rm -rf $(LLAMA_HDRS).git
+	@touch $@
+
+$(BUILD)/bench/llamacpp_capi: bench/llamacpp_capi.c $(LLAMA_HDRS)/include/llama.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -I$(LLAMA_HDRS)/include -I$(LLAMA_HDRS)/ggml/include \
+	  -DLLAMA_BACKEND_DIR_DEFAULT='"$(abspath $(LLAMA_BINS))"' -o $@ $< $(LLAMA_BINS)/libllama.v0.4.0.so \
+	  $(LLAMA_BINS)/libggml.v0.4.0.so $(LLAMA_BINS)/libggml-base.so -lm -Wl,-rpath,$(abspath $(LLAMA_BINS))
+
+.PHONY: bench-llamacpp
+bench-llamacpp: $(BUILD)/bench/llamacpp_capi
