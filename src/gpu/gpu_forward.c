@@ -15,6 +15,7 @@
 #define TOK_RING 8      /* sampled-token slots (and readback buffers) of the decode loop */
 #define AHEAD 3         /* decode steps in flight ahead of the token callback */
 #define ARGMAX_CHUNK 4096
+#define MAX_BIAS 4096   /* logit-bias entries the GPU sampler takes */
 
 /* A matrix product over the pieces of one tensor (decode matvec or prefill matmul). */
 typedef struct gs_prod {
@@ -42,11 +43,13 @@ typedef struct gs_state {
     int n_ctx, n_batch, kv_f16, log_rows;
     gpu_buffer *x, *xn, *qkv, *qr, *att, *gu, *h, *logits, *part, *argp, *tok, *hist, *ids, *cs;
     gpu_buffer *rb_logits, *rb_tok[TOK_RING];
+    gpu_buffer *bias;  /* logit bias pairs (id, value bits) of the decode loop's sampler */
     gs_layer *layers;
     gs_prod mv_out, mm_out;
     gpu_bindings *emb_ids[GW_MAX_PIECES], *emb_tok[GW_MAX_PIECES];
-    gpu_bindings *att_red, *rms_out, *swiglu, *argmax_part, *argmax_fin;
+    gpu_bindings *att_red, *rms_out, *swiglu, *argmax_part, *argmax_fin, *penalize, *sample;
     gpu_kernel *k_emb, *k_rope, *k_att_dec, *k_att_red, *k_att_pre, *k_rms, *k_swiglu, *k_am_part, *k_am_fin;
+    gpu_kernel *k_pen, *k_sample;
     int log_valid;   /* the logits buffer holds the logits after the session's last token */
     uint32_t log_off;/* float offset of those logits in the logits buffer */
     float eps, att_scale;
@@ -220,7 +223,8 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         (st = buf(S, &S->tok, TOK_RING * 4, "tokens", err)) ||
         (st = buf(S, &S->hist, (uint64_t)S->n_ctx * 4, "history", err)) ||
         (st = buf(S, &S->ids, B * 4, "ids", err)) ||
-        (st = buf(S, &S->cs, (uint64_t)S->n_ctx * hd / 2 * 8, "rope", err)))
+        (st = buf(S, &S->cs, (uint64_t)S->n_ctx * hd / 2 * 8, "rope", err)) ||
+        (st = buf(S, &S->bias, MAX_BIAS * 8, "logit bias", err)))
         goto fail;
     if ((st = gpu_buffer_create(S->d, &S->rb_logits, (uint64_t)S->log_rows * V * 4, GPU_READBACK, "logits rb", err)))
         goto fail;
@@ -289,7 +293,9 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
             (st = gw_kernel(g, NULL, "rmsnorm", rms_c, 1, &S->k_rms, err)) ||
             (st = gw_kernel(g, NULL, "swiglu", NULL, 0, &S->k_swiglu, err)) ||
             (st = gw_kernel(g, NULL, "argmax", am_p, 2, &S->k_am_part, err)) ||
-            (st = gw_kernel(g, NULL, "argmax", am_f, 2, &S->k_am_fin, err)))
+            (st = gw_kernel(g, NULL, "argmax", am_f, 2, &S->k_am_fin, err)) ||
+            (st = gw_kernel(g, NULL, "penalize", NULL, 0, &S->k_pen, err)) ||
+            (st = gw_kernel(g, NULL, "sample", NULL, 0, &S->k_sample, err)))
             goto fail;
     }
 
@@ -361,6 +367,11 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
             (st = gpu_bindings_create(S->d, S->k_am_part, ap, 4, &S->argmax_part, err)) ||
             (st = gpu_bindings_create(S->d, S->k_am_fin, ap, 4, &S->argmax_fin, err)))
             goto fail;
+        gpu_bind pb[3] = {{S->hist, 0, 0}, {S->bias, 0, 0}, {S->logits, 0, 0}};
+        gpu_bind sb2[3] = {{S->logits, 0, 0}, {S->tok, 0, 0}, {S->hist, 0, 0}};
+        if ((st = gpu_bindings_create(S->d, S->k_pen, pb, 3, &S->penalize, err)) ||
+            (st = gpu_bindings_create(S->d, S->k_sample, sb2, 3, &S->sample, err)))
+            goto fail;
         if ((st = setup_mv(S, &S->mv_out, g->output, S->x, &g->out_norm, NULL, 0, S->logits, 0, 0, err)) ||
             (st = setup_mm(S, &S->mm_out, g->output, S->xn, NULL, 0, S->logits, 0, 0, err)))
             goto fail;
@@ -392,8 +403,9 @@ void webgpu_session_free(hearth_session *s) {
     for (int i = 0; i < GW_MAX_PIECES; i++) gpu_bindings_free(S->emb_ids[i]), gpu_bindings_free(S->emb_tok[i]);
     gpu_bindings_free(S->att_red), gpu_bindings_free(S->rms_out), gpu_bindings_free(S->swiglu);
     gpu_bindings_free(S->argmax_part), gpu_bindings_free(S->argmax_fin);
+    gpu_bindings_free(S->penalize), gpu_bindings_free(S->sample);
     gpu_buffer *bs[] = {S->x, S->xn, S->qkv, S->qr, S->att, S->gu, S->h, S->logits, S->part, S->argp,
-                        S->tok, S->hist, S->ids, S->cs, S->rb_logits};
+                        S->tok, S->hist, S->ids, S->cs, S->rb_logits, S->bias};
     for (size_t i = 0; i < H_ARRAY_LEN(bs); i++) gpu_buffer_free(bs[i]);
     for (int i = 0; i < TOK_RING; i++) gpu_buffer_free(S->rb_tok[i]);
     h_free(S);
@@ -542,9 +554,46 @@ int webgpu_eval(hearth_session *s, const int32_t *ids, int n, int pos, float *ou
 
 /* ---- GPU-resident decode loop --------------------------------------------------------------- */
 
-/* Records sampling from the current logits into token slot `slot` (and history[pos]). */
-static void record_sample(gs_state *S, const hearth_session *s, int slot, int pos) {
+/* The CPU sampler's random stream (xorshift64*, src/sampler.c), one draw per sampled token. */
+static float rng_coin(uint64_t *state) {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    uint32_t u = (uint32_t)((*state * 0x2545F4914F6CDD1Dull) >> 32);
+    return (float)(u >> 8) / 16777216.0f;
+}
+
+/* Records sampling from the current logits into token slot `slot` (and history[pos]): penalties
+ * and logit bias in place, then argmax (temperature <= 0) or the sampling kernel. */
+static void record_sample(gs_state *S, const hearth_session *s, int slot, int pos, const hearth_sampler_params *sp,
+                          float coin) {
     uint32_t V = (uint32_t)s->m->hp.n_vocab;
+    if (sp) {
+        int penalize = sp->repeat_penalty != 1.0f || sp->frequency_penalty != 0 || sp->presence_penalty != 0;
+        uint32_t last = 0;
+        if (penalize && sp->repeat_last_n != 0 && pos > 0)
+            last = sp->repeat_last_n < 0 ? (uint32_t)pos : (uint32_t)H_MIN(pos, sp->repeat_last_n);
+        if (last > 0 || sp->n_logit_bias > 0) {
+            uint32_t p[8] = {(uint32_t)pos, last, (uint32_t)sp->n_logit_bias, S->log_off, 0, 0, 0, V};
+            float r = penalize ? sp->repeat_penalty : 1.0f;
+            memcpy(&p[4], &r, 4);
+            memcpy(&p[5], &sp->frequency_penalty, 4);
+            memcpy(&p[6], &sp->presence_penalty, 4);
+            if (!penalize) memset(&p[5], 0, 8);
+            gpu_dispatch(S->d, S->k_pen, S->penalize, p, sizeof p, 1, 1, 1);
+        }
+        if (sp->temperature > 0) {
+            uint32_t p[12] = {V, S->log_off, (uint32_t)slot, (uint32_t)pos, 0,
+                              sp->top_k > 0 ? (uint32_t)sp->top_k : 0, 0, 0, 0, 0, 0, 0};
+            float inv_t = 1.0f / sp->temperature;
+            memcpy(&p[4], &inv_t, 4);
+            memcpy(&p[6], &sp->top_p, 4);
+            memcpy(&p[7], &sp->min_p, 4);
+            memcpy(&p[8], &coin, 4);
+            gpu_dispatch(S->d, S->k_sample, S->sample, p, sizeof p, 1, 1, 1);
+            return;
+        }
+    }
     uint32_t n_chunks = (V + ARGMAX_CHUNK - 1) / ARGMAX_CHUNK;
     uint32_t p1[4] = {V, S->log_off, (uint32_t)slot, (uint32_t)pos};
     gpu_dispatch(S->d, S->k_am_part, S->argmax_part, p1, sizeof p1, n_chunks, 1, 1);
@@ -558,11 +607,28 @@ int webgpu_generate(hearth_session *s, const hearth_sampler_params *sp, int max_
     int st = HEARTH_OK;
     if (n_accepted) *n_accepted = 0;
     if (!S) return h_err(err, HEARTH_ERR_ARG, "webgpu: not a WebGPU session");
-    if (sp && sp->temperature > 0)
-        return h_err(err, HEARTH_ERR_UNSUPPORTED, "webgpu: GPU sampling with temperature is not available yet");
-    if (sp && (sp->repeat_penalty != 1.0f || sp->frequency_penalty != 0 || sp->presence_penalty != 0 ||
-               sp->n_logit_bias > 0))
-        return h_err(err, HEARTH_ERR_UNSUPPORTED, "webgpu: penalties and logit bias are not available on the GPU yet");
+    if (sp && (!isfinite(sp->temperature) || !(sp->repeat_penalty > 0) || !isfinite(sp->repeat_penalty) ||
+               !isfinite(sp->frequency_penalty) || !isfinite(sp->presence_penalty) || sp->n_logit_bias < 0 ||
+               sp->n_logit_bias > MAX_BIAS || (sp->n_logit_bias && (!sp->logit_bias_ids || !sp->logit_bias))))
+        return h_err(err, HEARTH_ERR_ARG, "webgpu: invalid sampler parameters (temperature %g, repeat penalty %g, "
+                     "%d logit biases; at most %d)", sp->temperature, sp->repeat_penalty, sp->n_logit_bias, MAX_BIAS);
+    uint64_t rng = sp ? sp->seed : 0;
+    if (sp && sp->n_logit_bias > 0) {
+        uint32_t *pairs = h_malloc_array((size_t)sp->n_logit_bias, 8);
+        if (!pairs) return h_err(err, HEARTH_ERR_NOMEM, "webgpu: out of memory");
+        for (int i = 0; i < sp->n_logit_bias; i++) {
+            if (sp->logit_bias_ids[i] < 0 || sp->logit_bias_ids[i] >= s->m->hp.n_vocab || isnan(sp->logit_bias[i])) {
+                h_free(pairs);
+                return h_err(err, HEARTH_ERR_ARG, "webgpu: logit bias %d: token %d / value %g", i,
+                             (int)sp->logit_bias_ids[i], sp->logit_bias[i]);
+            }
+            pairs[2 * i] = (uint32_t)sp->logit_bias_ids[i];
+            memcpy(&pairs[2 * i + 1], &sp->logit_bias[i], 4);
+        }
+        st = gpu_buffer_write(S->d, S->bias, 0, pairs, (size_t)sp->n_logit_bias * 8, err);
+        h_free(pairs);
+        if (st) return st;
+    }
     if (s->n_tokens <= 0) return h_err(err, HEARTH_ERR_ARG, "webgpu: generate needs an evaluated prompt");
     if ((st = check_device(S, err))) return st;
     if (!S->log_valid) { /* the logits buffer was overwritten: re-evaluate the last token */
@@ -578,7 +644,7 @@ int webgpu_generate(hearth_session *s, const hearth_sampler_params *sp, int max_
         /* keep AHEAD steps in flight */
         while (!stop && issued < limit && issued - done < AHEAD) {
             int slot = issued % TOK_RING, pos = base + issued;
-            record_sample(S, s, slot, pos);
+            record_sample(S, s, slot, pos, sp, sp && sp->temperature > 0 ? rng_coin(&rng) : 0.0f);
             gpu_copy(S->d, S->tok, (uint64_t)slot * 4, S->rb_tok[slot], 0, 4);
             /* evaluate the sampled token unless it is the last step (its logits are not needed) */
             if (issued + 1 < limit && pos < s->n_ctx) record_forward(s, 1, pos, slot, 0);
@@ -653,7 +719,7 @@ int webgpu_profile_decode(hearth_session *s, int reps, webgpu_profile *out, hear
         for (int r = 0; r < reps; r++) {
             if (grp == 9) {
                 record_forward(s, 1, pos, 0, 0);
-                record_sample(S, s, 0, pos);
+                record_sample(S, s, 0, pos, NULL, 0);
                 continue;
             }
             if (grp == 0 || grp == 7 || grp == 8) {
@@ -667,7 +733,7 @@ int webgpu_profile_decode(hearth_session *s, int reps, webgpu_profile *out, hear
                     run_mv(S, &S->mv_out, 0);
                     if (r == 0) bytes += prod_bytes(&S->mv_out);
                 } else {
-                    record_sample(S, s, 0, pos);
+                    record_sample(S, s, 0, pos, NULL, 0);
                 }
                 continue;
             }
