@@ -88,8 +88,10 @@ const char *gpu_feature_name(uint32_t f);
 int gpu_device_check(gpu_device *d, hearth_error *err);
 void gpu_device_clear_error(gpu_device *d);
 int gpu_device_lost(const gpu_device *d);
-/* Destroys the underlying device as a GPU reset would (fault-injection tests). */
+/* Destroys the underlying device as a GPU reset would (fault-injection tests); the _after form
+ * does it when n more dispatches have been recorded (mid-pass). */
 void gpu_device_force_loss(gpu_device *d);
+void gpu_device_lose_after(gpu_device *d, uint64_t n);
 
 /* ---- buffers ------------------------------------------------------------------------------ */
 

@@ -373,6 +373,7 @@ struct gpu_device {
     uint32_t ring_stride;  /* bytes per slot (min uniform offset alignment, >= GPU_PARAMS_MAX) */
     uint32_t ring_used;
     uint64_t n_dispatch;
+    uint64_t lose_at;      /* fault injection: destroy the device at this dispatch count (0: never) */
     int rec_status;        /* first recording error since the last submit */
     char rec_msg[256];
     /* asynchronous state set by callbacks */
@@ -858,6 +859,10 @@ void gpu_device_force_loss(gpu_device *d) {
     if (d && d->device) d->w.wgpuDeviceDestroy(d->device);
 }
 
+void gpu_device_lose_after(gpu_device *d, uint64_t n) {
+    if (d) d->lose_at = n ? d->n_dispatch + n : 0;
+}
+
 void gpu_device_free(gpu_device *d) {
     if (!d) return;
     if (d->tmp_rb) gpu_buffer_free(d->tmp_rb);
@@ -1228,6 +1233,10 @@ static int submit_recorded(gpu_device *d) {
 
 void gpu_dispatch(gpu_device *d, gpu_kernel *k, gpu_bindings *g, const void *params, size_t n,
                   uint32_t x, uint32_t y, uint32_t z) {
+    if (d->lose_at && d->n_dispatch + 1 >= d->lose_at) {
+        d->lose_at = 0;
+        d->w.wgpuDeviceDestroy(d->device);
+    }
     if (d->lost || d->rec_status) return;
     if (!g || g->k != k) {
         rec_fail(d, HEARTH_ERR_INTERNAL, "webgpu: dispatch with bindings of another kernel");

@@ -607,6 +607,7 @@ int webgpu_generate(hearth_session *s, const hearth_sampler_params *sp, int max_
     int st = HEARTH_OK;
     if (n_accepted) *n_accepted = 0;
     if (!S) return h_err(err, HEARTH_ERR_ARG, "webgpu: not a WebGPU session");
+    if ((st = check_device(S, err))) return st;
     if (sp && (!isfinite(sp->temperature) || !(sp->repeat_penalty > 0) || !isfinite(sp->repeat_penalty) ||
                !isfinite(sp->frequency_penalty) || !isfinite(sp->presence_penalty) || sp->n_logit_bias < 0 ||
                sp->n_logit_bias > MAX_BIAS || (sp->n_logit_bias && (!sp->logit_bias_ids || !sp->logit_bias))))
