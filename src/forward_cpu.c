@@ -181,42 +181,28 @@ static void need_add(act_need *an, const model_tensor *w) {
     if (k->act != QA_F32) an->k[k->act] = k;
 }
 
-static void quantize_tokens(cpu_session *cs, const act_need *an, const float *X, int64_t n, int t0, int t1) {
-    for (int a = 1; a < 3; a++) {
-        if (!an->k[a]) continue;
-        for (int t = t0; t < t1; t++)
+static void quantize_token(cpu_session *cs, const act_need *an, const float *X, int64_t n, int t) {
+    for (int a = 1; a < 3; a++)
+        if (an->k[a])
             an->k[a]->quantize_act(X + (size_t)t * (size_t)n,
                                    cs->act[a] + (size_t)t * quant_act_row_bytes((quant_act)a, n), n);
-    }
 }
 
-/* Y_i[t * ldy_i + r] = W_i[r,:] . X[t,:] for nw weights sharing the input X (n_tok rows of n);
- * the rows of all weights, concatenated, are split across threads. After each weight's rows,
- * post(j, layer, i, r0, r1) runs on the rows this thread computed. */
-typedef void (*rows_post_fn)(fwd_job *j, int l, int wi, int64_t r0, int64_t r1);
+/* Y[t * ldy + r] = W[r,:] . X[t,:] for rows [r0, r1) and n_tok tokens from token t_first. */
+static void matmul(const cpu_session *cs, const model_tensor *w, const float *X, int64_t n, int n_tok, int t_first,
+                   float *Y, size_t ldy, int64_t r0, int64_t r1) {
+    const quant_kernels *k = quant_kernels_for(w->type);
+    const void *act = act_row(cs, k->act, X, n, t_first);
+    size_t stride = k->act == QA_F32 ? (size_t)n * 4 : quant_act_row_bytes(k->act, n);
+    if (n_tok == 1) k->gemv(w->data, w->row_bytes, act, Y + r0, n, r0, r1);
+    else k->gemm(w->data, w->row_bytes, act, stride, n_tok, Y, ldy, n, r0, r1);
+}
 
-static void matmul_rows(fwd_job *j, const model_tensor *const *ws, float *const *ys, const size_t *ldy, int nw,
-                        const float *X, int64_t n, int n_tok, int t_first, rows_post_fn post, int l, int ith,
-                        int nth) {
-    int64_t total = 0;
-    for (int i = 0; i < nw; i++) total += ws[i]->rows;
-    int64_t lo, hi;
-    threadpool_split(total, ith, nth, 32, &lo, &hi);
-    int64_t base = 0;
-    for (int i = 0; i < nw; i++) {
-        const model_tensor *w = ws[i];
-        int64_t r0 = H_MAX(lo - base, 0), r1 = H_MIN(hi - base, w->rows);
-        base += w->rows;
-        if (r0 >= r1) continue;
-        const quant_kernels *k = quant_kernels_for(w->type);
-        const void *act = act_row(j->cs, k->act, X, n, t_first);
-        size_t stride = k->act == QA_F32 ? (size_t)n * 4 : quant_act_row_bytes(k->act, n);
-        if (n_tok == 1)
-            k->gemv(w->data, w->row_bytes, act, ys[i] + r0, n, r0, r1);
-        else
-            k->gemm(w->data, w->row_bytes, act, stride, n_tok, ys[i], ldy[i], n, r0, r1);
-        if (post) post(j, l, i, r0, r1);
-    }
+/* Rows per work item of a matrix product: about 8 items per thread, whole 32-row groups. */
+static int64_t rows_per_item(int64_t rows, int nth) {
+    int64_t r = (rows + 8 * nth - 1) / (8 * nth);
+    r = (r + 31) / 32 * 32;
+    return H_MAX(H_MIN(r, 2048), 32);
 }
 
 static void rmsnorm(float *y, const float *x, const float *w, int n, float eps) {
@@ -236,36 +222,6 @@ static void rope_apply(float *x, int n_heads, int hd, int neox, const float *c, 
             v[a] = x0 * c[i] - x1 * s[i];
             v[b] = x0 * s[i] + x1 * c[i];
         }
-    }
-}
-
-static void post_bias_qkv(fwd_job *j, int l, int wi, int64_t r0, int64_t r1) {
-    const model_layer *L = &j->m->layers[l];
-    const model_tensor *b = wi == 0 ? &L->bq : wi == 1 ? &L->bk : &L->bv;
-    if (!b->present) return;
-    const float *bias = (const float *)b->data;
-    cpu_session *cs = j->cs;
-    float *y = wi == 0 ? cs->q : wi == 1 ? cs->k : cs->v;
-    size_t ld = (size_t)b->ne[0];
-    for (int t = 0; t < j->n; t++)
-        for (int64_t r = r0; r < r1; r++) y[(size_t)t * ld + (size_t)r] += bias[r];
-}
-
-static void post_residual(fwd_job *j, int l, int wi, int64_t r0, int64_t r1) {
-    (void)l, (void)wi;
-    cpu_session *cs = j->cs;
-    size_t E = (size_t)j->m->hp.n_embd;
-    for (int t = 0; t < j->n; t++)
-        for (int64_t r = r0; r < r1; r++) cs->x[(size_t)t * E + (size_t)r] += cs->tmp[(size_t)t * E + (size_t)r];
-}
-
-static void swiglu_rows(fwd_job *j, int ith, int nth) {
-    cpu_session *cs = j->cs;
-    int64_t F = j->m->hp.n_ff, lo, hi;
-    threadpool_split((int64_t)j->n * F, ith, nth, 64, &lo, &hi);
-    for (int64_t i = lo; i < hi; i++) {
-        float g = cs->hb[i];
-        cs->hb[i] = g / (1.0f + expf(-g)) * cs->hb2[i];
     }
 }
 
@@ -325,114 +281,233 @@ static void store_kv(fwd_job *j, int l, int t) {
     }
 }
 
+/* What every work item of the current stage needs (each thread keeps its own copy). */
+typedef struct stage {
+    fwd_job *j;
+    int l;                        /* layer */
+    const model_layer *L;
+    act_need an;                  /* activation formats to produce (norm / quantize stages) */
+    const float *norm_w;          /* norm stages */
+    const float *X;               /* matmul input rows (float) */
+    int64_t n;                    /* their length */
+    const model_tensor *w[3];     /* matmul weights (rows concatenated) */
+    float *y[3];
+    const float *bias[3];
+    size_t ldy[3];
+    int nw;
+    int64_t rows, per;            /* rows in total, rows per item */
+    int n_tok, t_first;
+    int t_offset;                 /* norm stages: item i is token t_offset + i */
+    int residual;                 /* add the product to x (wo, w_down) */
+} stage;
+
+/* item = token: RMSNorm of x into xb, then the activation formats in an */
+static void item_norm(void *ctx, int64_t i, int ith) {
+    stage *st = ctx;
+    cpu_session *cs = st->j->cs;
+    int E = st->j->m->hp.n_embd;
+    int64_t t = st->t_offset + i;
+    (void)ith;
+    rmsnorm(cs->xb + t * E, cs->x + t * E, st->norm_w, E, st->j->m->hp.rms_eps);
+    quantize_token(cs, &st->an, cs->xb, E, (int)t);
+}
+
+/* item = token: quantize st->X's row */
+static void item_quantize(void *ctx, int64_t t, int ith) {
+    stage *st = ctx;
+    (void)ith;
+    quantize_token(st->j->cs, &st->an, st->X, st->n, (int)t);
+}
+
+/* item = a group of rows of the concatenated weights; biases and the residual on those rows */
+static void item_matmul(void *ctx, int64_t item, int ith) {
+    stage *st = ctx;
+    cpu_session *cs = st->j->cs;
+    (void)ith;
+    int64_t lo = item * st->per, hi = H_MIN(lo + st->per, st->rows), base = 0;
+    for (int i = 0; i < st->nw; i++) {
+        const model_tensor *w = st->w[i];
+        int64_t r0 = H_MAX(lo - base, 0), r1 = H_MIN(hi - base, w->rows);
+        base += w->rows;
+        if (r0 >= r1) continue;
+        float *Y = st->residual ? cs->tmp : st->y[i];
+        matmul(cs, w, st->X, st->n, st->n_tok, st->t_first, Y, st->ldy[i], r0, r1);
+        for (int t = 0; t < st->n_tok; t++) {
+            float *row = Y + (size_t)t * st->ldy[i];
+            if (st->bias[i])
+                for (int64_t r = r0; r < r1; r++) row[r] += st->bias[i][r];
+            if (st->residual) {
+                float *x = cs->x + (size_t)t * st->ldy[i];
+                for (int64_t r = r0; r < r1; r++) x[r] += row[r];
+            }
+        }
+    }
+}
+
+/* item = a group of rows of gate and up: both products, then SwiGLU on those rows */
+static void item_gate_up(void *ctx, int64_t item, int ith) {
+    stage *st = ctx;
+    cpu_session *cs = st->j->cs;
+    (void)ith;
+    int64_t F = st->rows, r0 = item * st->per, r1 = H_MIN(r0 + st->per, F);
+    matmul(cs, &st->L->w_gate, cs->xb, st->n, st->n_tok, 0, cs->hb, (size_t)F, r0, r1);
+    matmul(cs, &st->L->w_up, cs->xb, st->n, st->n_tok, 0, cs->hb2, (size_t)F, r0, r1);
+    for (int t = 0; t < st->n_tok; t++) {
+        float *g = cs->hb + (size_t)t * (size_t)F, *u = cs->hb2 + (size_t)t * (size_t)F;
+        for (int64_t r = r0; r < r1; r++) g[r] = g[r] / (1.0f + expf(-g[r])) * u[r];
+    }
+}
+
+/* item = token: q/k norms (qwen3), RoPE on q and k, K and V into the cache */
+static void item_rope(void *ctx, int64_t t, int ith) {
+    stage *st = ctx;
+    fwd_job *j = st->j;
+    const model_hparams *hp = &j->m->hp;
+    cpu_session *cs = j->cs;
+    int hd = hp->head_dim, half = hd / 2, Qd = hp->n_head * hd, KVd = hp->n_head_kv * hd;
+    (void)ith;
+    float *qt = cs->q + t * Qd, *kt = cs->k + t * KVd;
+    if (st->L->q_norm.present) {
+        for (int h = 0; h < hp->n_head; h++)
+            rmsnorm(qt + h * hd, qt + h * hd, (const float *)st->L->q_norm.data, hd, hp->rms_eps);
+        for (int h = 0; h < hp->n_head_kv; h++)
+            rmsnorm(kt + h * hd, kt + h * hd, (const float *)st->L->k_norm.data, hd, hp->rms_eps);
+    }
+    rope_apply(qt, hp->n_head, hd, hp->rope_neox, cs->rope_cos + t * half, cs->rope_sin + t * half);
+    rope_apply(kt, hp->n_head_kv, hd, hp->rope_neox, cs->rope_cos + t * half, cs->rope_sin + t * half);
+    store_kv(j, st->l, (int)t);
+}
+
+/* item = (token, KV head) */
+static void item_attend(void *ctx, int64_t it, int ith) {
+    stage *st = ctx;
+    int nkv = st->j->m->hp.n_head_kv;
+    attend(st->j, st->l, (int)(it / nkv), (int)(it % nkv), ith);
+}
+
+/* item = token: embedding row and RoPE angles */
+static void item_embed(void *ctx, int64_t t, int ith) {
+    stage *st = ctx;
+    fwd_job *j = st->j;
+    hearth_model *m = j->m;
+    cpu_session *cs = j->cs;
+    int E = m->hp.n_embd, half = m->hp.head_dim / 2;
+    (void)ith;
+    const uint8_t *row = m->tok_embd.data + (size_t)j->ids[t] * m->tok_embd.row_bytes;
+    quant_dequant_row_ref(m->tok_embd.type, row, cs->x + (size_t)t * (size_t)E, E);
+    double p = (double)(j->pos + t);
+    for (int i = 0; i < half; i++) {
+        double a = p * (double)cs->inv_freq[i];
+        cs->rope_cos[t * half + i] = (float)cos(a);
+        cs->rope_sin[t * half + i] = (float)sin(a);
+    }
+}
+
+static void set_matmul(stage *st, int nw, const model_tensor *const *w, float *const *y, const size_t *ldy,
+                       const float *X, int64_t n, int nth) {
+    st->nw = nw;
+    st->rows = 0;
+    for (int i = 0; i < nw; i++) {
+        st->w[i] = w[i];
+        st->y[i] = y ? y[i] : NULL;
+        st->ldy[i] = ldy[i];
+        st->bias[i] = NULL;
+        st->rows += w[i]->rows;
+    }
+    st->X = X;
+    st->n = n;
+    st->per = rows_per_item(st->rows, nth);
+}
+
+static int64_t n_items(const stage *st) { return (st->rows + st->per - 1) / st->per; }
+
 static void fwd_worker(void *ctx, int ith, int nth) {
     fwd_job *j = ctx;
     hearth_model *m = j->m;
     const model_hparams *hp = &m->hp;
     cpu_session *cs = j->cs;
     threadpool *pool = m->pool;
-    int n = j->n, E = hp->n_embd, hd = hp->head_dim, half = hd / 2;
+    int n = j->n, E = hp->n_embd, hd = hp->head_dim;
     int Qd = hp->n_head * hd, KVd = hp->n_head_kv * hd, F = hp->n_ff;
-    int64_t t0, t1;
-    threadpool_split(n, ith, nth, 1, &t0, &t1);
-
-    /* embeddings and RoPE tables */
-    for (int64_t t = t0; t < t1; t++) {
-        const uint8_t *row = m->tok_embd.data + (size_t)j->ids[t] * m->tok_embd.row_bytes;
-        quant_dequant_row_ref(m->tok_embd.type, row, cs->x + (size_t)t * (size_t)E, E);
-        double p = (double)(j->pos + t);
-        for (int i = 0; i < half; i++) {
-            double a = p * (double)cs->inv_freq[i];
-            cs->rope_cos[t * half + i] = (float)cos(a);
-            cs->rope_sin[t * half + i] = (float)sin(a);
-        }
-    }
-    threadpool_barrier(pool);
+    uint64_t pos = 0;
+    stage st;
+    memset(&st, 0, sizeof st);
+    st.j = j;
+    st.n_tok = n;
+    threadpool_for(pool, &pos, n, item_embed, &st, ith);
 
     for (int l = 0; l < hp->n_layer; l++) {
         const model_layer *L = &m->layers[l];
-        /* attention norm + quantize for q/k/v */
-        act_need an = {{0}};
-        need_add(&an, &L->wq), need_add(&an, &L->wk), need_add(&an, &L->wv);
-        for (int64_t t = t0; t < t1; t++)
-            rmsnorm(cs->xb + t * E, cs->x + t * E, (const float *)L->attn_norm.data, E, hp->rms_eps);
-        quantize_tokens(cs, &an, cs->xb, E, (int)t0, (int)t1);
-        threadpool_barrier(pool);
+        st.l = l;
+        st.L = L;
+        st.residual = 0;
+        /* attention: norm, Q K V (+ biases), q/k norms + RoPE + KV store, attention, output */
+        memset(&st.an, 0, sizeof st.an);
+        need_add(&st.an, &L->wq), need_add(&st.an, &L->wk), need_add(&st.an, &L->wv);
+        st.norm_w = (const float *)L->attn_norm.data;
+        threadpool_for(pool, &pos, n, item_norm, &st, ith);
         {
-            const model_tensor *ws[3] = {&L->wq, &L->wk, &L->wv};
-            float *ys[3] = {cs->q, cs->k, cs->v};
+            const model_tensor *w[3] = {&L->wq, &L->wk, &L->wv};
+            float *y[3] = {cs->q, cs->k, cs->v};
             size_t ld[3] = {(size_t)Qd, (size_t)KVd, (size_t)KVd};
-            matmul_rows(j, ws, ys, ld, 3, cs->xb, E, n, 0, post_bias_qkv, l, ith, nth);
+            set_matmul(&st, 3, w, y, ld, cs->xb, E, nth);
+            st.bias[0] = L->bq.present ? (const float *)L->bq.data : NULL;
+            st.bias[1] = L->bk.present ? (const float *)L->bk.data : NULL;
+            st.bias[2] = L->bv.present ? (const float *)L->bv.data : NULL;
+            threadpool_for(pool, &pos, n_items(&st), item_matmul, &st, ith);
         }
-        threadpool_barrier(pool);
-        for (int64_t t = t0; t < t1; t++) {
-            float *qt = cs->q + t * Qd, *kt = cs->k + t * KVd;
-            if (L->q_norm.present) {
-                for (int h = 0; h < hp->n_head; h++)
-                    rmsnorm(qt + h * hd, qt + h * hd, (const float *)L->q_norm.data, hd, hp->rms_eps);
-                for (int h = 0; h < hp->n_head_kv; h++)
-                    rmsnorm(kt + h * hd, kt + h * hd, (const float *)L->k_norm.data, hd, hp->rms_eps);
-            }
-            rope_apply(qt, hp->n_head, hd, hp->rope_neox, cs->rope_cos + t * half, cs->rope_sin + t * half);
-            rope_apply(kt, hp->n_head_kv, hd, hp->rope_neox, cs->rope_cos + t * half, cs->rope_sin + t * half);
-            store_kv(j, l, (int)t);
-        }
-        threadpool_barrier(pool);
-        for (int it = ith; it < n * hp->n_head_kv; it += nth) attend(j, l, it / hp->n_head_kv, it % hp->n_head_kv, ith);
-        threadpool_barrier(pool);
-        act_need ao = {{0}};
-        need_add(&ao, &L->wo);
-        quantize_tokens(cs, &ao, cs->att, Qd, (int)t0, (int)t1);
-        threadpool_barrier(pool);
+        threadpool_for(pool, &pos, n, item_rope, &st, ith);
+        threadpool_for(pool, &pos, (int64_t)n * hp->n_head_kv, item_attend, &st, ith);
+        memset(&st.an, 0, sizeof st.an);
+        need_add(&st.an, &L->wo);
+        st.X = cs->att, st.n = Qd;
+        threadpool_for(pool, &pos, n, item_quantize, &st, ith);
         {
-            const model_tensor *ws[1] = {&L->wo};
-            float *ys[1] = {cs->tmp};
+            const model_tensor *w[1] = {&L->wo};
             size_t ld[1] = {(size_t)E};
-            matmul_rows(j, ws, ys, ld, 1, cs->att, Qd, n, 0, post_residual, l, ith, nth);
+            set_matmul(&st, 1, w, NULL, ld, cs->att, Qd, nth);
+            st.residual = 1;
+            threadpool_for(pool, &pos, n_items(&st), item_matmul, &st, ith);
+            st.residual = 0;
         }
-        threadpool_barrier(pool);
-        act_need af = {{0}};
-        need_add(&af, &L->w_gate), need_add(&af, &L->w_up);
-        for (int64_t t = t0; t < t1; t++)
-            rmsnorm(cs->xb + t * E, cs->x + t * E, (const float *)L->ffn_norm.data, E, hp->rms_eps);
-        quantize_tokens(cs, &af, cs->xb, E, (int)t0, (int)t1);
-        threadpool_barrier(pool);
+        /* feed-forward: norm, gate and up with SwiGLU, down */
+        memset(&st.an, 0, sizeof st.an);
+        need_add(&st.an, &L->w_gate), need_add(&st.an, &L->w_up);
+        st.norm_w = (const float *)L->ffn_norm.data;
+        threadpool_for(pool, &pos, n, item_norm, &st, ith);
+        st.rows = F, st.n = E, st.per = rows_per_item(2 * (int64_t)F, nth) / 2;
+        st.per = H_MAX(st.per / 32 * 32, 32);
+        threadpool_for(pool, &pos, n_items(&st), item_gate_up, &st, ith);
+        memset(&st.an, 0, sizeof st.an);
+        need_add(&st.an, &L->w_down);
+        st.X = cs->hb, st.n = F;
+        threadpool_for(pool, &pos, n, item_quantize, &st, ith);
         {
-            const model_tensor *ws[2] = {&L->w_gate, &L->w_up};
-            float *ys[2] = {cs->hb, cs->hb2};
-            size_t ld[2] = {(size_t)F, (size_t)F};
-            matmul_rows(j, ws, ys, ld, 2, cs->xb, E, n, 0, NULL, l, ith, nth);
-        }
-        threadpool_barrier(pool);
-        swiglu_rows(j, ith, nth);
-        threadpool_barrier(pool);
-        act_need ad = {{0}};
-        need_add(&ad, &L->w_down);
-        quantize_tokens(cs, &ad, cs->hb, F, (int)t0, (int)t1);
-        threadpool_barrier(pool);
-        {
-            const model_tensor *ws[1] = {&L->w_down};
-            float *ys[1] = {cs->tmp};
+            const model_tensor *w[1] = {&L->w_down};
             size_t ld[1] = {(size_t)E};
-            matmul_rows(j, ws, ys, ld, 1, cs->hb, F, n, 0, post_residual, l, ith, nth);
+            set_matmul(&st, 1, w, NULL, ld, cs->hb, F, nth);
+            st.residual = 1;
+            threadpool_for(pool, &pos, n_items(&st), item_matmul, &st, ith);
+            st.residual = 0;
         }
-        threadpool_barrier(pool);
     }
 
     /* output: every token (all_logits) or the last one */
-    int first = j->all_logits ? 0 : n - 1, rows = n - first;
-    int64_t o0, o1;
-    threadpool_split(rows, ith, nth, 1, &o0, &o1);
-    act_need ao = {{0}};
-    need_add(&ao, &m->output);
-    for (int64_t t = first + o0; t < first + o1; t++)
-        rmsnorm(cs->xb + t * E, cs->x + t * E, (const float *)m->output_norm.data, E, hp->rms_eps);
-    quantize_tokens(cs, &ao, cs->xb, E, (int)(first + o0), (int)(first + o1));
-    threadpool_barrier(pool);
-    const model_tensor *ws[1] = {&m->output};
-    float *ys[1] = {j->out};
-    size_t ld[1] = {(size_t)hp->n_vocab};
-    matmul_rows(j, ws, ys, ld, 1, cs->xb, E, rows, first, NULL, 0, ith, nth);
+    int first = j->all_logits ? 0 : n - 1;
+    memset(&st.an, 0, sizeof st.an);
+    need_add(&st.an, &m->output);
+    st.norm_w = (const float *)m->output_norm.data;
+    st.t_offset = first;
+    threadpool_for(pool, &pos, n - first, item_norm, &st, ith);
+    {
+        const model_tensor *w[1] = {&m->output};
+        float *y[1] = {j->out};
+        size_t ld[1] = {(size_t)hp->n_vocab};
+        set_matmul(&st, 1, w, y, ld, cs->xb, E, nth);
+        st.n_tok = n - first;
+        st.t_first = first;
+        threadpool_for(pool, &pos, n_items(&st), item_matmul, &st, ith);
+    }
 }
 
 static int cpu_eval(hearth_session *s, const int32_t *ids, int n, int pos, float *out, int all_logits,

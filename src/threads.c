@@ -44,6 +44,9 @@ struct threadpool {
     /* barrier */
     _Atomic int bar_count;
     _Atomic unsigned bar_gen;
+    /* work sharing: items handed out and items finished since the start of the run; loop k
+     * owns the items [base_k, base_k + n_k) of this sequence */
+    _Atomic uint64_t claimed, finished;
 };
 
 typedef struct worker_arg {
@@ -140,6 +143,8 @@ void threadpool_run(threadpool *p, threadpool_fn fn, void *ctx) {
     p->ctx = ctx;
     atomic_store(&p->done, 0);
     atomic_store(&p->bar_count, 0);
+    atomic_store(&p->claimed, 0);
+    atomic_store(&p->finished, 0);
     atomic_fetch_add_explicit(&p->gen, 1, memory_order_acq_rel);
     if (atomic_load(&p->sleeping)) {
         pthread_mutex_lock(&p->mu);
@@ -161,6 +166,31 @@ void threadpool_barrier(threadpool *p) {
         int spins = 0;
         while (atomic_load_explicit(&p->bar_gen, memory_order_acquire) == g) spin_wait(&spins);
     }
+}
+
+void threadpool_for(threadpool *p, uint64_t *pos, int64_t n, threadpool_item_fn fn, void *ctx, int ith) {
+    if (n <= 0) return;
+    uint64_t base = *pos, end = base + (uint64_t)n;
+    *pos = end;
+    if (!p || p->n == 1) {
+        for (int64_t i = 0; i < n; i++) fn(ctx, i, ith);
+        return;
+    }
+    uint64_t c = atomic_load_explicit(&p->claimed, memory_order_acquire);
+    while (c < end) {
+        if (c < base) { /* impossible: a loop starts only after the previous one finished */
+            c = atomic_load_explicit(&p->claimed, memory_order_acquire);
+            continue;
+        }
+        if (!atomic_compare_exchange_weak_explicit(&p->claimed, &c, c + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        fn(ctx, (int64_t)(c - base), ith);
+        atomic_fetch_add_explicit(&p->finished, 1, memory_order_acq_rel);
+        c = atomic_load_explicit(&p->claimed, memory_order_acquire);
+    }
+    int spins = 0;
+    while (atomic_load_explicit(&p->finished, memory_order_acquire) < end) spin_wait(&spins);
 }
 
 int threadpool_default_threads(void) {
@@ -190,5 +220,10 @@ void threadpool_free(threadpool *p) { h_free(p); }
 int threadpool_size(const threadpool *p) { (void)p; return 1; }
 void threadpool_run(threadpool *p, threadpool_fn fn, void *ctx) { (void)p; fn(ctx, 0, 1); }
 void threadpool_barrier(threadpool *p) { (void)p; }
+void threadpool_for(threadpool *p, uint64_t *pos, int64_t n, threadpool_item_fn fn, void *ctx, int ith) {
+    (void)p;
+    *pos += (uint64_t)(n > 0 ? n : 0);
+    for (int64_t i = 0; i < n; i++) fn(ctx, i, ith);
+}
 int threadpool_default_threads(void) { return 1; }
 #endif

@@ -4,6 +4,7 @@
  *   threadpool *p;  threadpool_new(&p, 4, &err);
  *   threadpool_run(p, work, ctx);     // work(ctx, ith, nth) on 4 threads; returns when all finish
  *   ...inside work: threadpool_barrier(p);   // all threads wait for each other
+ *   ...or: uint64_t pos = 0; threadpool_for(p, &pos, n, item_fn, ctx, ith);  // items shared out
  *   threadpool_free(p);
  *
  * Workers spin briefly between runs (decode issues a run every few hundred microseconds) and
@@ -23,6 +24,15 @@ int threadpool_size(const threadpool *p);
 void threadpool_run(threadpool *p, threadpool_fn fn, void *ctx);
 /* Only from inside a run, called by every thread of the pool. */
 void threadpool_barrier(threadpool *p);
+
+/* Work sharing inside a run: every thread calls threadpool_for with the same sequence of loops
+ * (same n each time, so the loops line up without communication); the n items of a loop are
+ * handed out one at a time to whichever thread asks, and the call returns once all n are done.
+ * A thread that falls behind (descheduled on a busy machine) does not hold the others up: they
+ * take its share, and it skips loops that are already finished. *pos is the thread's running
+ * item count: start it at 0 in each run. */
+typedef void (*threadpool_item_fn)(void *ctx, int64_t item, int ith);
+void threadpool_for(threadpool *p, uint64_t *pos, int64_t n, threadpool_item_fn fn, void *ctx, int ith);
 /* Number of CPU cores available to this process (>= 1). */
 int threadpool_default_threads(void);
 
