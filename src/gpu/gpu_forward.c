@@ -75,7 +75,7 @@ static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
     pr->bias = bias && bias->present;
     pr->b_base = b_base;
     uint32_t n = (uint32_t)t->n;
-    uint64_t wg_max = g->wg_override ? (uint64_t)g->wg_override : 256;
+    uint64_t wg_max = g->wg_override ? (uint64_t)g->wg_override : 512;
     uint64_t smem_q = (uint64_t)n + (uint64_t)n / 4 + wg_max * 4 * 4; /* xs, xd, red */
     pr->int_path = gpu_pack_has_int(t->type) && !g->force_f32 && n % 32 == 0 && smem_q <= in->max_workgroup_storage;
     uint32_t units = pr->int_path ? n / 32 : n / 4;
@@ -86,7 +86,9 @@ static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
     uint32_t tu = pr->int_path ? 16 : 64;
     tu = H_MIN(tu, H_MAX(pow2_floor(H_MAX(units, 1u)), 4u));
     if (g->tu_override) tu = (uint32_t)g->tu_override;
-    uint32_t wg = g->wg_override ? (uint32_t)g->wg_override : 256;
+    /* 512 threads (64 rows) per workgroup for rows of >= 4096: +10% on 7B, +4% on 8B decode;
+     * 256 elsewhere (512 costs 2% on 0.5B) */
+    uint32_t wg = g->wg_override ? (uint32_t)g->wg_override : pr->int_path && n >= 4096 ? 512 : 256;
     wg = H_MIN(wg, in->max_invocations);
     if (wg < tu) wg = tu;
     pr->tu = tu;
