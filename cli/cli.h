@@ -37,7 +37,7 @@ char *cli_read_file(const char *cmd, const char *path, size_t *len);
 
 /* Model and session options shared by run, chat, logits and bench. */
 typedef struct cli_model_opts {
-    int threads, n_ctx, n_batch, backend, kv_type;
+    int threads, n_ctx, n_batch, backend, kv_type, use_mmap;
 } cli_model_opts;
 
 /* If argv[*i] is a model option, consumes it (and its value) and returns 1; 0 if not one of

@@ -38,6 +38,8 @@ int cli_model_opt(const char *cmd, int argc, char **argv, int *i, cli_model_opts
             cli_fail(cmd, "--kv must be f32 or f16, got '%s'", b);
             return -1;
         }
+    } else if (strcmp(a, "--mmap") == 0) {
+        o->use_mmap = 1;
     } else if (strcmp(a, "--reference-kernels") == 0) {
         quant_force_reference(1);
     } else {
@@ -52,6 +54,8 @@ const char *cli_model_opts_help =
     "  -b, --batch N       tokens per forward pass when evaluating a prompt (default 512)\n"
     "  --backend B         cpu (default) or webgpu\n"
     "  --kv T              KV cache type: f32 (default) or f16\n"
+    "  --mmap              CPU: use the weights in place in the mapped file instead of copying them\n"
+    "                      into huge-page memory (less memory under pressure, slower decode)\n"
     "  --reference-kernels use the scalar reference kernels instead of SIMD (for checking)\n";
 
 int cli_load_model(const char *cmd, const char *path, const cli_model_opts *o, hearth_model **out) {
@@ -62,6 +66,7 @@ int cli_load_model(const char *cmd, const char *path, const cli_model_opts *o, h
     hearth_model_params mp = hearth_model_default_params();
     mp.backend = o->backend;
     mp.n_threads = o->threads;
+    mp.use_mmap = o->use_mmap;
     if (hearth_model_load(out, &src, &mp, &err)) {
         hearth_source_close(&src);
         return cli_fail(cmd, "%s: %s", path, err.msg);

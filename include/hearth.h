@@ -102,6 +102,9 @@ typedef enum hearth_backend {
 typedef struct hearth_model_params {
     int backend;     /* hearth_backend */
     int n_threads;   /* CPU threads; 0 = all available cores */
+    int use_mmap;    /* CPU: 1 = use the weights in place when the source is mapped (less memory
+                        under pressure, slower decode); 0 (default) = copy them into huge-page
+                        memory (faster decode; the file's pages stay in the page cache only) */
 } hearth_model_params;
 
 hearth_model_params hearth_model_default_params(void);

@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#define HAVE_MMAP_HUGE 1
+#endif
+
 static hearth_allocator g_alloc; /* zero = libc; set only through hearth_set_allocator */
 
 const char *hearth_status_name(int status) {
@@ -114,6 +119,42 @@ void h_free_aligned(void *p) {
     void *raw;
     memcpy(&raw, (unsigned char *)p - sizeof(void *), sizeof raw);
     h_free(raw);
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *h_alloc_large(size_t n, int *mapped) {
+    *mapped = 0;
+#ifdef HAVE_MMAP_HUGE
+    if (!g_alloc.malloc_fn) {
+        size_t sz;
+        if (!h_add_size(n, HUGE_PAGE - 1, &sz)) return NULL;
+        sz &= ~(HUGE_PAGE - 1);
+        /* over-allocate by one huge page to align the start, then give back the slack */
+        void *p = mmap(NULL, sz + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return NULL;
+        uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+        if (a > (uintptr_t)p) munmap(p, a - (uintptr_t)p);
+        uintptr_t end = (uintptr_t)p + sz + HUGE_PAGE;
+        if (end > a + sz) munmap((void *)(a + sz), end - (a + sz));
+        madvise((void *)a, sz, MADV_HUGEPAGE); /* a hint: fine if refused */
+        *mapped = 1;
+        return (void *)a;
+    }
+#endif
+    return h_malloc_aligned(n);
+}
+
+void h_free_large(void *p, size_t n, int mapped) {
+    if (!p) return;
+#ifdef HAVE_MMAP_HUGE
+    if (mapped) {
+        munmap(p, (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
+        return;
+    }
+#endif
+    (void)n;
+    h_free_aligned(p);
 }
 
 char *h_strndup(const char *s, size_t n) {

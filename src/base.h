@@ -36,6 +36,12 @@ void *h_malloc_array(size_t count, size_t size);
 /* 64-byte aligned allocation (SIMD, cache lines). Free with h_free_aligned. */
 void *h_malloc_aligned(size_t n);
 void h_free_aligned(void *p);
+/* Large long-lived buffers (model weights): 2 MiB-aligned anonymous memory with transparent huge
+ * pages where the OS offers them (fewer TLB misses, and hardware prefetchers that stop at page
+ * boundaries run on). Through the allocation hook (64-byte aligned) when one is installed.
+ * *mapped tells h_free_large how the block was made. */
+void *h_alloc_large(size_t n, int *mapped);
+void h_free_large(void *p, size_t n, int mapped);
 char *h_strdup(const char *s);
 char *h_strndup(const char *s, size_t n);
 

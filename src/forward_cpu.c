@@ -36,7 +36,11 @@ typedef struct fwd_job {
     int all_logits;
 } fwd_job;
 
-/* ---- model ------------------------------------------------------------------------------------ */
+/* ---- model ------------------------------------------------------------------------------------
+ * The weights are copied into huge-page memory by default: decode streams every weight once per
+ * token, and with 4 KiB pages of a mapped file the TLB misses and the hardware prefetcher's stop
+ * at each page boundary cost ~20% of decode speed on the machine of docs/BENCHMARKS.md.
+ * use_mmap keeps them in place (the page cache can reclaim them under memory pressure). */
 
 static void set_data(model_tensor *t, const uint8_t *base, uint64_t base_off) {
     if (t->present) t->data = base + (t->offset - base_off);
@@ -51,12 +55,13 @@ static int cpu_model_init(hearth_model *m, hearth_error *err) {
     }
     if (hi <= lo) lo = hi = 0;
     const uint8_t *base = NULL;
-    if (hi > lo && m->src.map) base = m->src.map(m->src.ctx, lo, hi - lo);
+    if (hi > lo && m->use_mmap && m->src.map) base = m->src.map(m->src.ctx, lo, hi - lo);
     if (hi > lo && !base) {
         if (hi - lo > (uint64_t)SIZE_MAX / 2)
             return h_err(err, HEARTH_ERR_NOMEM, "model: %llu bytes of weights do not fit in memory",
                          (unsigned long long)(hi - lo));
-        m->weights_copy = h_malloc_aligned((size_t)(hi - lo));
+        m->weights_copy_bytes = (size_t)(hi - lo);
+        m->weights_copy = h_alloc_large(m->weights_copy_bytes, &m->weights_copy_mapped);
         if (!m->weights_copy)
             return h_err(err, HEARTH_ERR_NOMEM, "model: out of memory for %llu bytes of weights",
                          (unsigned long long)(hi - lo));
@@ -89,7 +94,7 @@ static int cpu_model_init(hearth_model *m, hearth_error *err) {
 static void cpu_model_free(hearth_model *m) {
     threadpool_free(m->pool);
     m->pool = NULL;
-    h_free_aligned(m->weights_copy);
+    h_free_large(m->weights_copy, m->weights_copy_bytes, m->weights_copy_mapped);
     m->weights_copy = NULL;
 }
 

@@ -261,6 +261,7 @@ int hearth_model_load(hearth_model **out, hearth_source *src, const hearth_model
     m->src = *src;
     m->backend = p->backend;
     m->n_threads = p->n_threads > 0 ? p->n_threads : threadpool_default_threads();
+    m->use_mmap = p->use_mmap;
     int st = gguf_open(&m->gguf, &m->src, err);
     if (st) goto fail;
     if ((st = load_hparams(m, err)) || (st = load_tensors(m, err))) goto fail;

@@ -66,7 +66,10 @@ struct hearth_model {
     int backend;                 /* hearth_backend */
     int n_threads;
     struct threadpool *pool;     /* CPU threads */
-    uint8_t *weights_copy;       /* tensor data read into memory when the source cannot map */
+    uint8_t *weights_copy;       /* tensor data copied into memory (CPU backend) */
+    size_t weights_copy_bytes;
+    int weights_copy_mapped;     /* how h_alloc_large made it */
+    int use_mmap;                /* hearth_model_params.use_mmap */
     void *gpu;                   /* backend-private model state (GPU weights) */
 };
 
