@@ -10,9 +10,12 @@ typedef struct ssym {
     uint32_t start, len;
 } ssym;
 
+/* A candidate merge of symbol `left` with its right neighbour. The neighbour is not stored: a
+ * candidate is current iff both symbols are alive and their lengths still add up to size (merges
+ * only grow symbols, so a different neighbour or a grown one cannot match). */
 typedef struct scand {
     float score;
-    int32_t left, right;
+    int32_t left;
     uint32_t size;
 } scand;
 
@@ -47,26 +50,35 @@ static scand heap_pop(scand *h, size_t *n) {
     return top;
 }
 
-static void try_pair(const tokenizer *t, const uint8_t *s, const ssym *sym, int32_t l, int32_t r,
-                     scand *h, size_t *nh) {
-    if (l < 0 || r < 0) return;
+/* Queues the pair (l, r) if it is a vocabulary token; the heap grows as needed. */
+static int try_pair(const tokenizer *t, const uint8_t *s, const ssym *sym, int32_t l, int32_t r, tok_scratch *sc,
+                    size_t *nh) {
+    if (l < 0 || r < 0) return HEARTH_OK;
     uint32_t size = sym[l].len + sym[r].len;
     int32_t id = tok_text_to_token(t, (const char *)s + sym[l].start, size);
-    if (id < 0) return;
-    scand c = {t->scores[id], l, r, size};
-    heap_push(h, nh, c);
+    if (id < 0) return HEARTH_OK;
+    if ((*nh + 1) * sizeof(scand) > sc->heap_cap && tok_grow(&sc->heap, &sc->heap_cap, (*nh + 1) * sizeof(scand)))
+        return HEARTH_ERR_NOMEM;
+    scand c = {t->scores[id], l, size};
+    heap_push(sc->heap, nh, c);
+    return HEARTH_OK;
 }
 
 int tok_spm_text(const tokenizer *t, const uint8_t *s, size_t n, tok_scratch *sc, tok_vec *out) {
     if (n == 0) return HEARTH_OK;
     if (n > INT32_MAX / 4) return HEARTH_ERR_RANGE;
-    size_t need_sym, need_heap;
-    if (!h_mul_size(n, sizeof(ssym), &need_sym) || !h_mul_size(3 * n, sizeof(scand), &need_heap) ||
-        tok_grow(&sc->sym, &sc->sym_cap, need_sym) || tok_grow(&sc->heap, &sc->heap_cap, need_heap))
+    /* one symbol per UTF-8 character (lead-byte lengths, as in the split below) */
+    size_t chars = 0;
+    for (size_t off = 0; off < n; chars++) {
+        size_t len = unicode_len_utf8(s[off]);
+        off += len > n - off ? n - off : len;
+    }
+    size_t need_sym;
+    if (!h_mul_size(chars, sizeof(ssym), &need_sym) || tok_grow(&sc->sym, &sc->sym_cap, need_sym))
         return HEARTH_ERR_NOMEM;
     ssym *sym = sc->sym;
-    scand *h = sc->heap;
     size_t nh = 0;
+    int st;
     int32_t ns = 0;
     for (size_t off = 0; off < n;) {
         size_t len = unicode_len_utf8(s[off]);
@@ -78,17 +90,20 @@ int tok_spm_text(const tokenizer *t, const uint8_t *s, size_t n, tok_scratch *sc
         sym[ns].next = off == n ? -1 : ns + 1;
         ns++;
     }
-    for (int32_t i = 1; i < ns; i++) try_pair(t, s, sym, i - 1, i, h, &nh);
+    for (int32_t i = 1; i < ns; i++)
+        if ((st = try_pair(t, s, sym, i - 1, i, sc, &nh))) return st;
     while (nh > 0) {
-        scand c = heap_pop(h, &nh);
-        ssym *l = &sym[c.left], *r = &sym[c.right];
-        if (l->len == 0 || r->len == 0 || l->len + r->len != c.size) continue; /* stale */
+        scand c = heap_pop(sc->heap, &nh);
+        ssym *l = &sym[c.left];
+        if (l->len == 0 || l->next < 0) continue;
+        ssym *r = &sym[l->next];
+        if (r->len == 0 || l->len + r->len != c.size) continue; /* stale */
         l->len += r->len;
         r->len = 0;
         l->next = r->next;
         if (r->next >= 0) sym[r->next].prev = c.left;
-        try_pair(t, s, sym, l->prev, c.left, h, &nh);
-        try_pair(t, s, sym, c.left, l->next, h, &nh);
+        if ((st = try_pair(t, s, sym, l->prev, c.left, sc, &nh)) || (st = try_pair(t, s, sym, c.left, l->next, sc, &nh)))
+            return st;
     }
     for (int32_t i = 0; i >= 0; i = sym[i].next) {
         int32_t id = tok_text_to_token(t, (const char *)s + sym[i].start, sym[i].len);
