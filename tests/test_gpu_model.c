@@ -348,6 +348,16 @@ static void test_sampler_matches_cpu(void) {
         int same = 0;
         while (same < c.n && same < N && c.ids[same] == cpu[same]) same++;
         CHECK_MSG(same == N, "sampler config %zu: GPU and CPU sampling differ at token %d", k, same);
+        /* the random stream continues across calls: 10 + (N - 10) tokens = N tokens */
+        uint64_t state = p.seed;
+        collect c1 = {{0}, 0}, c2 = {{0}, 0};
+        hearth_session_truncate(sg, 0);
+        CHECK(hearth_session_eval(sg, prompt, np) == 0);
+        CHECK(webgpu_generate_rng(sg, &p, &state, 10, on_token, &c1, &acc, &err) == 0);
+        CHECK(webgpu_generate_rng(sg, &p, &state, N - 10, on_token, &c2, &acc, &err) == 0);
+        CHECK_MSG(c1.n == 10 && c2.n == N - 10 && memcmp(c1.ids, c.ids, 40) == 0 &&
+                      memcmp(c2.ids, c.ids + 10, sizeof(int32_t) * (size_t)(N - 10)) == 0,
+                  "sampler config %zu: a generation split in two calls differs", k);
         fprintf(stderr, "  sampler config %zu: %d/%d tokens identical to the CPU sampler\n", k, same, N);
     }
     hearth_session_free(sg);

@@ -605,6 +605,11 @@ static void record_sample(gs_state *S, const hearth_session *s, int slot, int po
 
 int webgpu_generate(hearth_session *s, const hearth_sampler_params *sp, int max_tokens,
                     int (*on_token)(void *user, int32_t id), void *user, int *n_accepted, hearth_error *err) {
+    return webgpu_generate_rng(s, sp, NULL, max_tokens, on_token, user, n_accepted, err);
+}
+
+int webgpu_generate_rng(hearth_session *s, const hearth_sampler_params *sp, uint64_t *rng_state, int max_tokens,
+                        int (*on_token)(void *user, int32_t id), void *user, int *n_accepted, hearth_error *err) {
     gs_state *S = s->state;
     int st = HEARTH_OK;
     if (n_accepted) *n_accepted = 0;
@@ -615,7 +620,8 @@ int webgpu_generate(hearth_session *s, const hearth_sampler_params *sp, int max_
                sp->n_logit_bias > MAX_BIAS || (sp->n_logit_bias && (!sp->logit_bias_ids || !sp->logit_bias))))
         return h_err(err, HEARTH_ERR_ARG, "webgpu: invalid sampler parameters (temperature %g, repeat penalty %g, "
                      "%d logit biases; at most %d)", sp->temperature, sp->repeat_penalty, sp->n_logit_bias, MAX_BIAS);
-    uint64_t rng = sp ? sp->seed : 0;
+    uint64_t rng = rng_state ? *rng_state : sp ? sp->seed : 0;
+    uint64_t rng_after[TOK_RING]; /* the state after each in-flight step's draw */
     if (sp && sp->n_logit_bias > 0) {
         uint32_t *pairs = h_malloc_array((size_t)sp->n_logit_bias, 8);
         if (!pairs) return h_err(err, HEARTH_ERR_NOMEM, "webgpu: out of memory");
@@ -648,6 +654,7 @@ int webgpu_generate(hearth_session *s, const hearth_sampler_params *sp, int max_
         while (!stop && issued < limit && issued - done < AHEAD) {
             int slot = issued % TOK_RING, pos = base + issued;
             record_sample(S, s, slot, pos, sp, sp && sp->temperature > 0 ? rng_coin(&rng) : 0.0f);
+            rng_after[slot] = rng;
             gpu_copy(S->d, S->tok, (uint64_t)slot * 4, S->rb_tok[slot], 0, 4);
             /* evaluate the sampled token unless it is the last step (its logits are not needed) */
             if (issued + 1 < limit && pos < s->n_ctx) record_forward(s, 1, pos, slot, 0);
@@ -663,6 +670,7 @@ int webgpu_generate(hearth_session *s, const hearth_sampler_params *sp, int max_
         gpu_map_end(S->rb_tok[slot]);
         done++;
         if (stop) continue; /* draining speculative steps */
+        if (rng_state) *rng_state = rng_after[slot]; /* this token's draw is consumed */
         if (id < 0 || id >= s->m->hp.n_vocab) {
             st = h_err(err, HEARTH_ERR_INTERNAL, "webgpu: sampled token %d out of range", (int)id);
             goto out;

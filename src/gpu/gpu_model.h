@@ -86,6 +86,11 @@ gpu_device *webgpu_model_device(hearth_model *m);
  * most that); random draws from seed with the CPU sampler's xorshift64*. */
 int webgpu_generate(hearth_session *s, const hearth_sampler_params *sp, int max_tokens,
                     int (*on_token)(void *user, int32_t id), void *user, int *n_accepted, hearth_error *err);
+/* The same with the random stream's state in and out (NULL: start from sp->seed): after the call
+ * it is the state after the draws of the tokens passed to on_token, as a CPU sampler that drew
+ * them would have it (draws for dropped speculative steps are undone). */
+int webgpu_generate_rng(hearth_session *s, const hearth_sampler_params *sp, uint64_t *rng_state, int max_tokens,
+                        int (*on_token)(void *user, int32_t id), void *user, int *n_accepted, hearth_error *err);
 
 /* Per-kernel-group GPU time of one decode step (benchmarks): each group's dispatches for all
  * layers, recorded reps times in one submission; attention at the session's last position. */
