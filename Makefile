@@ -16,7 +16,8 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused
                -Iinclude -Isrc -I$(BUILD)/gen -g -fno-strict-aliasing
 CFLAGS := $(CFLAGS_BASE) $(OPT) $(SAN)
 LDLIBS := -lm -lpthread -ldl
-LDFLAGS := $(SAN)
+# backend_webgpu is referenced weakly by the core (builds without src/gpu link too): pull it in
+LDFLAGS := $(SAN) -Wl,-u,backend_webgpu
 
 # Quiet build lines ("CC file"); make V=1 prints the commands.
 ifeq ($(V),1)

@@ -1,6 +1,7 @@
 /* cmd_bench.c — `hearth bench`: prefill and decode speed (median of repetitions) and peak
  * memory, measured like llama.cpp's llama-bench (pp: a prompt of p tokens from an empty context;
- * tg: n tokens evaluated one at a time from an empty context). */
+ * tg: n tokens one at a time from an empty context, here generated greedily through
+ * hearth_generate so that a GPU backend runs its own decode loop). */
 #include "cli.h"
 
 #include "../src/engine.h"
@@ -45,9 +46,10 @@ int cmd_bench(int argc, char **argv) {
         if (cli_is_help(argv[i])) {
             printf("usage: hearth bench MODEL [-p 512] [-n 128] [-t N] [--reps R] [--json] [options]\n\n"
                    "Measures prefill (a prompt of P tokens evaluated from an empty context, in batches of\n"
-                   "--batch tokens) and decode (N tokens evaluated one at a time from an empty context),\n"
-                   "as llama.cpp's llama-bench does (pp / tg), after one warm-up run; prints the median\n"
-                   "tokens/s of R repetitions and the peak resident memory of the process.\n\n"
+                   "--batch tokens) and decode (N tokens from an empty context: one evaluated, N-1\n"
+                   "generated greedily, ignoring end-of-generation; on the GPU through its own decode\n"
+                   "loop), like llama.cpp's llama-bench (pp / tg), after one warm-up run; prints the\n"
+                   "median tokens/s of R repetitions and the peak resident memory of the process.\n\n"
                    "  -p P         prompt tokens (default 512; 0 skips prefill)\n"
                    "  -n N         decoded tokens (default 128; 0 skips decode)\n"
                    "  --reps R     repetitions (default 3)\n"
@@ -71,6 +73,7 @@ int cmd_bench(int argc, char **argv) {
     if (!path) return cli_fail(cmd, "usage: hearth bench MODEL [-p 512] [-n 128]") + 1;
     hearth_model *m = NULL;
     hearth_session *s = NULL;
+    hearth_sampler *smp = NULL;
     int32_t *ids = NULL;
     double *tp = NULL, *tn = NULL;
     int rc = 1;
@@ -80,6 +83,12 @@ int cmd_bench(int argc, char **argv) {
     if (!o.n_ctx) o.n_ctx = (int)H_MAX(p, n) + 1;
     if (!o.n_batch) o.n_batch = (int)H_MIN(H_MAX(p, 1), 512);
     if (cli_new_session(cmd, m, &o, 0, &s)) goto done;
+    hearth_sampler_params spp = hearth_sampler_default_params(); /* greedy */
+    hearth_error err = {0};
+    if (hearth_sampler_new(&smp, &spp, m->hp.n_vocab, &err)) {
+        cli_fail(cmd, "%s", err.msg);
+        goto done;
+    }
     long long len = H_MAX(p, n) + 1;
     ids = malloc((size_t)len * sizeof *ids);
     tp = calloc((size_t)reps, sizeof *tp);
@@ -103,11 +112,19 @@ int cmd_bench(int argc, char **argv) {
             tp[r] = now_s() - t0;
         }
         if (n > 0) {
+            /* the first token, then n - 1 generated greedily through hearth_generate (on the GPU,
+             * the backend's own loop: sampling on the device, asynchronous token readback) */
             hearth_session_truncate(s, 0);
+            hearth_generate_params gp = {.max_tokens = (int)n - 1, .ignore_eog = 1};
+            int produced = 0;
             double t0 = now_s();
-            for (long long i = 0; i < n; i++)
-                if (hearth_session_eval(s, ids + i, 1)) goto eval_fail;
+            if (hearth_session_eval(s, ids, 1)) goto eval_fail;
+            if (n > 1 && hearth_generate(s, smp, &gp, NULL, NULL, &produced, NULL)) goto eval_fail;
             tn[r] = now_s() - t0;
+            if (produced != n - 1) {
+                cli_fail(cmd, "decode produced %d of %lld tokens", produced, n - 1);
+                goto done;
+            }
         }
     }
     double pre = p > 0 ? (double)p / median(tp, (int)reps) : 0, dec = n > 0 ? (double)n / median(tn, (int)reps) : 0;
@@ -136,6 +153,7 @@ done:
     free(ids);
     free(tp);
     free(tn);
+    hearth_sampler_free(smp);
     hearth_session_free(s);
     hearth_model_free(m);
     return rc;

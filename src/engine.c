@@ -3,6 +3,7 @@
  * strings held back until they can no longer match, streaming UTF-8). */
 #include "engine.h"
 
+#include "sampler.h"
 #include "tokenizer.h"
 
 #include <stdio.h>
@@ -195,6 +196,70 @@ static size_t stop_prefix_tail(const char *s, size_t n, const char *const *stop,
     return best;
 }
 
+/* The per-token side of generation, shared by the CPU loop and a backend's own loop: end of
+ * generation, streaming UTF-8, stop strings held back until they can no longer match, the
+ * caller's callback. */
+typedef struct gen_state {
+    hearth_session *s;
+    const hearth_generate_params *gp;
+    hearth_token_fn cb;
+    void *user;
+    tokenizer_stream ts;
+    held_text held;
+    char *piece;
+    size_t piece_cap;
+    int produced, reason, st;
+} gen_state;
+
+/* Returns nonzero when generation stops at this token (which then is not kept in the session). */
+static int gen_accept(gen_state *g, int32_t id) {
+    const hearth_model *m = g->s->m;
+    const hearth_generate_params *gp = g->gp;
+    if (m->tok && tokenizer_is_eog(m->tok, id) && !gp->ignore_eog) {
+        g->reason = HEARTH_STOP_EOG;
+        return 1;
+    }
+    g->produced++;
+    int len = 0;
+    if (m->tok) {
+        len = tokenizer_stream_push(&g->ts, id, g->piece, g->piece_cap);
+        if (len < 0) len = 0;
+    }
+    if (gp->n_stop == 0) {
+        if (g->cb && g->cb(g->user, id, g->piece, (size_t)len)) g->reason = HEARTH_STOP_CALLBACK;
+        return g->reason != HEARTH_STOP_NONE;
+    }
+    held_text *h = &g->held;
+    if ((g->st = held_append(h, g->piece, (size_t)len))) {
+        h_err(&g->s->err, g->st, "generate: out of memory");
+        return 1;
+    }
+    /* a complete stop string ends generation; the text before it is passed on */
+    size_t cut = h->len;
+    int hit = 0;
+    for (int i = 0; i < gp->n_stop; i++) {
+        size_t sl = strlen(gp->stop[i]);
+        for (size_t at = 0; at + sl <= h->len; at++)
+            if (memcmp(h->buf + at, gp->stop[i], sl) == 0) {
+                if (at < cut) cut = at;
+                hit = 1;
+                break;
+            }
+    }
+    size_t keep = hit ? 0 : stop_prefix_tail(h->buf, h->len, gp->stop, gp->n_stop);
+    size_t emit = hit ? cut : h->len - keep;
+    if (g->cb && g->cb(g->user, id, h->buf, emit)) g->reason = HEARTH_STOP_CALLBACK;
+    memmove(h->buf, h->buf + emit, h->len - emit);
+    h->len -= emit;
+    if (hit) {
+        h->len = 0;
+        g->reason = HEARTH_STOP_STRING;
+    }
+    return g->reason != HEARTH_STOP_NONE;
+}
+
+static int gen_on_token(void *user, int32_t id) { return gen_accept(user, id); }
+
 int hearth_generate(hearth_session *s, hearth_sampler *smp, const hearth_generate_params *gp, hearth_token_fn cb,
                     void *user, int *n_generated, int *reason) {
     hearth_generate_params def = {0};
@@ -207,80 +272,48 @@ int hearth_generate(hearth_session *s, hearth_sampler *smp, const hearth_generat
         if (!gp->stop || !gp->stop[i] || !gp->stop[i][0])
             return h_err(&s->err, HEARTH_ERR_ARG, "generate: stop string %d is empty", i);
     const hearth_model *m = s->m;
-    tokenizer_stream ts;
-    if (m->tok) tokenizer_stream_init(&ts, m->tok, 0);
-    held_text held = {0};
-    size_t piece_cap = m->tok ? tokenizer_stream_cap(m->tok) : 1;
-    char *piece = h_malloc(piece_cap);
-    if (!piece) return h_err(&s->err, HEARTH_ERR_NOMEM, "generate: out of memory");
-    int st = HEARTH_OK, r = HEARTH_STOP_NONE, produced = 0;
-    for (;;) {
-        if (gp->max_tokens > 0 && produced >= gp->max_tokens) {
-            r = HEARTH_STOP_MAX_TOKENS;
-            break;
-        }
-        int32_t id = hearth_sampler_sample(smp, s->logits, s->tokens, s->n_tokens);
-        int eog = m->tok && tokenizer_is_eog(m->tok, id);
-        if (eog && !gp->ignore_eog) {
-            r = HEARTH_STOP_EOG;
-            break;
-        }
-        produced++;
-        int len = 0;
-        if (m->tok) {
-            len = tokenizer_stream_push(&ts, id, piece, piece_cap);
-            if (len < 0) len = 0;
-        }
-        const char *out = piece;
-        size_t out_len = (size_t)len;
-        if (gp->n_stop > 0) {
-            if ((st = held_append(&held, piece, (size_t)len))) {
-                h_err(&s->err, st, "generate: out of memory");
+    gen_state g = {.s = s, .gp = gp, .cb = cb, .user = user};
+    if (m->tok) tokenizer_stream_init(&g.ts, m->tok, 0);
+    g.piece_cap = m->tok ? tokenizer_stream_cap(m->tok) : 1;
+    g.piece = h_malloc(g.piece_cap);
+    if (!g.piece) return h_err(&s->err, HEARTH_ERR_NOMEM, "generate: out of memory");
+    int room = s->n_ctx - s->n_tokens;
+    if (s->be->generate) {
+        /* the backend's own loop (sampling on the device, tokens evaluated ahead) */
+        int limit = gp->max_tokens > 0 ? H_MIN(gp->max_tokens, room) : room, accepted = 0;
+        if (limit > 0)
+            g.st = s->be->generate(s, sampler_params(smp), sampler_rng(smp), limit, gen_on_token, &g, &accepted,
+                                   &s->err);
+        if (!g.st && g.reason == HEARTH_STOP_NONE)
+            g.reason = gp->max_tokens > 0 && g.produced >= gp->max_tokens ? HEARTH_STOP_MAX_TOKENS
+                                                                          : HEARTH_STOP_CONTEXT_FULL;
+    } else {
+        for (;;) {
+            if (gp->max_tokens > 0 && g.produced >= gp->max_tokens) {
+                g.reason = HEARTH_STOP_MAX_TOKENS;
                 break;
             }
-            /* a complete stop string ends generation; text before it is passed on */
-            size_t cut = held.len;
-            int hit = 0;
-            for (int i = 0; i < gp->n_stop; i++) {
-                size_t sl = strlen(gp->stop[i]);
-                for (size_t at = 0; sl <= held.len && at + sl <= held.len; at++)
-                    if (memcmp(held.buf + at, gp->stop[i], sl) == 0) {
-                        if (at < cut) cut = at;
-                        hit = 1;
-                        break;
-                    }
+            if (s->n_tokens >= s->n_ctx) {
+                g.reason = HEARTH_STOP_CONTEXT_FULL;
+                break;
             }
-            size_t keep = hit ? 0 : stop_prefix_tail(held.buf, held.len, gp->stop, gp->n_stop);
-            size_t emit = hit ? cut : held.len - keep;
-            if (cb && cb(user, id, held.buf, emit)) r = HEARTH_STOP_CALLBACK;
-            memmove(held.buf, held.buf + emit, held.len - emit);
-            held.len -= emit;
-            if (hit) {
-                held.len = 0;
-                r = HEARTH_STOP_STRING;
-            }
-        } else if (cb && cb(user, id, out, out_len)) {
-            r = HEARTH_STOP_CALLBACK;
+            int32_t id = hearth_sampler_sample(smp, s->logits, s->tokens, s->n_tokens);
+            if (gen_accept(&g, id) || g.st) break;
+            if ((g.st = hearth_session_eval(s, &id, 1))) break;
         }
-        if (r == HEARTH_STOP_STRING || r == HEARTH_STOP_CALLBACK) break;
-        if (s->n_tokens >= s->n_ctx) {
-            r = HEARTH_STOP_CONTEXT_FULL;
-            break;
-        }
-        if ((st = hearth_session_eval(s, &id, 1))) break;
     }
     /* pass on what was held back (an incomplete stop-string prefix, a partial character) */
-    if (st == HEARTH_OK && r != HEARTH_STOP_STRING && cb) {
+    if (g.st == HEARTH_OK && g.reason != HEARTH_STOP_STRING && cb) {
         if (m->tok) {
-            int len = tokenizer_stream_flush(&ts, piece, piece_cap);
-            if (len > 0 && (st = held_append(&held, piece, (size_t)len)))
-                h_err(&s->err, st, "generate: out of memory");
+            int len = tokenizer_stream_flush(&g.ts, g.piece, g.piece_cap);
+            if (len > 0 && (g.st = held_append(&g.held, g.piece, (size_t)len)))
+                h_err(&s->err, g.st, "generate: out of memory");
         }
-        if (st == HEARTH_OK && held.len) cb(user, -1, held.buf, held.len);
+        if (g.st == HEARTH_OK && g.held.len) cb(user, -1, g.held.buf, g.held.len);
     }
-    h_free(held.buf);
-    h_free(piece);
-    if (n_generated) *n_generated = produced;
-    if (reason) *reason = r;
-    return st;
+    h_free(g.held.buf);
+    h_free(g.piece);
+    if (n_generated) *n_generated = g.produced;
+    if (reason) *reason = g.reason;
+    return g.st;
 }

@@ -22,6 +22,13 @@ typedef struct backend_ops {
      * row. Positions >= pos in the cache are overwritten (truncation needs no backend call). */
     int (*eval)(hearth_session *s, const int32_t *ids, int n, int pos, float *out, int all_logits,
                 hearth_error *err);
+    /* Optional: the backend's own generation loop (sampling on the device, tokens evaluated ahead
+     * of the callback). Samples after what the session holds with p and the random stream
+     * *rng_state (left as a CPU sampler that drew the accepted tokens would leave it), calls
+     * on_token(user, id) for each token in order; nonzero stops and rejects that token. Accepted
+     * tokens are appended to the session and s->logits are current afterwards. */
+    int (*generate)(hearth_session *s, const hearth_sampler_params *p, uint64_t *rng_state, int max_tokens,
+                    int (*on_token)(void *user, int32_t id), void *user, int *n_accepted, hearth_error *err);
 } backend_ops;
 
 extern const backend_ops backend_cpu;

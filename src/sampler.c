@@ -1,6 +1,8 @@
 /* sampler.c — logits to token: logit bias, repetition / frequency / presence penalties,
  * temperature, top-k, top-p, min-p and a draw with the sampler's own xorshift64* RNG. All buffers
  * are allocated at creation; sampling never allocates. */
+#include "sampler.h"
+
 #include "base.h"
 
 #include <math.h>
@@ -31,6 +33,9 @@ hearth_sampler_params hearth_sampler_default_params(void) {
     p.repeat_last_n = 64;
     return p;
 }
+
+const hearth_sampler_params *sampler_params(const hearth_sampler *s) { return &s->p; }
+uint64_t *sampler_rng(hearth_sampler *s) { return &s->rng; }
 
 void hearth_sampler_free(hearth_sampler *s) {
     if (!s) return;

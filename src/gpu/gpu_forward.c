@@ -812,4 +812,5 @@ const backend_ops backend_webgpu = {
     .session_init = webgpu_session_init,
     .session_free = webgpu_session_free,
     .eval = webgpu_eval,
+    .generate = webgpu_generate_rng,
 };
