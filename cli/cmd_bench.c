@@ -81,7 +81,8 @@ int cmd_bench(int argc, char **argv) {
     if (cli_load_model(cmd, path, &o, &m)) goto done;
     t_load = now_s() - t_load;
     if (!o.n_ctx) o.n_ctx = (int)H_MAX(p, n) + 1;
-    if (!o.n_batch) o.n_batch = (int)H_MIN(H_MAX(p, 1), 512);
+    /* the session's default batch (256) on the CPU; the GPU takes a 512-token prompt at once */
+    if (!o.n_batch && o.backend == HEARTH_BACKEND_WEBGPU) o.n_batch = (int)H_MIN(H_MAX(p, 1), 512);
     if (cli_new_session(cmd, m, &o, 0, &s)) goto done;
     hearth_sampler_params spp = hearth_sampler_default_params(); /* greedy */
     hearth_error err = {0};

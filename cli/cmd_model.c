@@ -51,7 +51,7 @@ int cli_model_opt(const char *cmd, int argc, char **argv, int *i, cli_model_opts
 const char *cli_model_opts_help =
     "  -t, --threads N     CPU threads (default: all available cores)\n"
     "  -c, --ctx N         context length in tokens (default: min(training context, 4096))\n"
-    "  -b, --batch N       tokens per forward pass when evaluating a prompt (default 512)\n"
+    "  -b, --batch N       tokens per forward pass when evaluating a prompt (default 256)\n"
     "  --backend B         cpu (default) or webgpu\n"
     "  --kv T              KV cache type: f32 (default) or f16\n"
     "  --mmap              CPU: use the weights in place in the mapped file instead of copying them\n"

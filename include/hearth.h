@@ -136,7 +136,7 @@ typedef enum hearth_kv_type { HEARTH_KV_F32 = 0, HEARTH_KV_F16 = 1 } hearth_kv_t
 
 typedef struct hearth_session_params {
     int n_ctx;      /* context length in tokens; 0 = min(model's training context, 4096) */
-    int n_batch;    /* prompt tokens evaluated per forward pass; 0 = 512 */
+    int n_batch;    /* prompt tokens evaluated per forward pass; 0 = 256 */
     int kv_type;    /* hearth_kv_type; default F16 */
     int all_logits; /* keep logits of every evaluated position (conformance); default 0 */
 } hearth_session_params;

@@ -35,7 +35,7 @@ int hearth_session_new(hearth_session **out, hearth_model *m, const hearth_sessi
     s->be = model_backend(m);
     s->p = *p;
     s->n_ctx = p->n_ctx ? p->n_ctx : H_MIN(m->hp.n_ctx_train, 4096);
-    s->n_batch = H_MIN(p->n_batch ? p->n_batch : 512, s->n_ctx);
+    s->n_batch = H_MIN(p->n_batch ? p->n_batch : 256, s->n_ctx);
     int st;
     s->tokens = h_malloc_array((size_t)s->n_ctx, sizeof *s->tokens);
     s->logits = h_calloc((size_t)m->hp.n_vocab, sizeof *s->logits);

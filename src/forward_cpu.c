@@ -18,13 +18,17 @@ typedef struct cpu_session {
     float *x, *xb, *tmp;      /* [n_batch][n_embd] */
     float *q, *att;           /* [n_batch][n_head * head_dim] */
     float *k, *v;             /* [n_batch][n_head_kv * head_dim] */
-    float *hb, *hb2;          /* [n_batch][n_ff] */
+    float *hb;                /* [n_batch][n_ff] */
+    float *up;                /* [n_threads][n_batch][UP_ROWS]: up product of one row group */
     uint8_t *act[3];          /* quantized activations per quant_act (QA_F32 unused) */
     float *scores;            /* [n_threads][group][n_ctx] */
     float *rope_cos, *rope_sin; /* [n_batch][head_dim / 2] */
     float *inv_freq;          /* [head_dim / 2] */
     int n_threads;
 } cpu_session;
+
+/* Rows per work item of the gate/up stage are at most this (rows_per_item caps at 2 x 1024). */
+#define UP_ROWS 1024
 
 typedef struct fwd_job {
     hearth_model *m;
@@ -103,7 +107,7 @@ static void cpu_model_free(hearth_model *m) {
 static void cpu_session_free(hearth_session *s) {
     cpu_session *cs = s->state;
     if (!cs) return;
-    void *ptrs[] = {cs->x, cs->xb, cs->tmp, cs->q, cs->att, cs->k, cs->v, cs->hb, cs->hb2,
+    void *ptrs[] = {cs->x, cs->xb, cs->tmp, cs->q, cs->att, cs->k, cs->v, cs->hb, cs->up,
                     cs->act[1], cs->act[2], cs->scores, cs->rope_cos, cs->rope_sin, cs->inv_freq};
     for (size_t i = 0; i < H_ARRAY_LEN(ptrs); i++) h_free_aligned(ptrs[i]);
     h_free_aligned(cs->k_cache);
@@ -155,7 +159,7 @@ static int cpu_session_init(hearth_session *s, hearth_error *err) {
     cs->k = alloc_buf(B, KV * 4, &ok);
     cs->v = alloc_buf(B, KV * 4, &ok);
     cs->hb = alloc_buf(B, F * 4, &ok);
-    cs->hb2 = alloc_buf(B, F * 4, &ok);
+    cs->up = alloc_buf((size_t)cs->n_threads * B, (size_t)UP_ROWS * 4, &ok);
     size_t widest = H_MAX(H_MAX(E, F), Q);
     cs->act[QA_Q8_32] = alloc_buf(B, quant_act_row_bytes(QA_Q8_32, (int64_t)widest), &ok);
     cs->act[QA_Q8_256] = alloc_buf(B, quant_act_row_bytes(QA_Q8_256, (int64_t)widest), &ok);
@@ -349,17 +353,22 @@ static void item_matmul(void *ctx, int64_t item, int ith) {
     }
 }
 
-/* item = a group of rows of gate and up: both products, then SwiGLU on those rows */
+/* item = a group of rows of gate and up: both products, then SwiGLU on those rows. The up rows
+ * go to the thread's own small buffer (rows r0..r1 of w_up as rows 0..r1-r0 of a shifted matrix),
+ * so that only the gate product needs a full [n_batch][n_ff] buffer. */
 static void item_gate_up(void *ctx, int64_t item, int ith) {
     stage *st = ctx;
     cpu_session *cs = st->j->cs;
-    (void)ith;
-    int64_t F = st->rows, r0 = item * st->per, r1 = H_MIN(r0 + st->per, F);
+    int64_t F = st->rows, r0 = item * st->per, r1 = H_MIN(r0 + st->per, F), nr = r1 - r0;
     matmul(cs, &st->L->w_gate, cs->xb, st->n, st->n_tok, 0, cs->hb, (size_t)F, r0, r1);
-    matmul(cs, &st->L->w_up, cs->xb, st->n, st->n_tok, 0, cs->hb2, (size_t)F, r0, r1);
+    model_tensor up = st->L->w_up;
+    up.data += (size_t)r0 * up.row_bytes;
+    up.rows = nr;
+    float *ub = cs->up + (size_t)ith * (size_t)st->j->s->n_batch * UP_ROWS;
+    matmul(cs, &up, cs->xb, st->n, st->n_tok, 0, ub, UP_ROWS, 0, nr);
     for (int t = 0; t < st->n_tok; t++) {
-        float *g = cs->hb + (size_t)t * (size_t)F, *u = cs->hb2 + (size_t)t * (size_t)F;
-        for (int64_t r = r0; r < r1; r++) g[r] = g[r] / (1.0f + expf(-g[r])) * u[r];
+        float *g = cs->hb + (size_t)t * (size_t)F + r0, *u = ub + (size_t)t * UP_ROWS;
+        for (int64_t r = 0; r < nr; r++) g[r] = g[r] / (1.0f + expf(-g[r])) * u[r];
     }
 }
 
@@ -481,7 +490,7 @@ static void fwd_worker(void *ctx, int ith, int nth) {
         st.norm_w = (const float *)L->ffn_norm.data;
         threadpool_for(pool, &pos, n, item_norm, &st, ith);
         st.rows = F, st.n = E, st.per = rows_per_item(2 * (int64_t)F, nth) / 2;
-        st.per = H_MAX(st.per / 32 * 32, 32);
+        st.per = H_MIN(H_MAX(st.per / 32 * 32, 32), UP_ROWS);
         threadpool_for(pool, &pos, n_items(&st), item_gate_up, &st, ith);
         memset(&st.an, 0, sizeof st.an);
         need_add(&st.an, &L->w_down);
