@@ -6,7 +6,7 @@
 #   make fuzz-build       build every target into build-fuzz/fuzz/
 #   make fuzz-regress     run every target once over its seeds + the hostile corpus (seconds)
 #   make fuzz             run every target for min(FUZZ_SECONDS, FUZZ_BUDGET / targets) seconds
-#                         (defaults 60 and 300: CI stays within ~5 minutes); FUZZ_BUDGET=0 skips
+#                         (defaults 60 and 180: 30 s per target in CI); FUZZ_BUDGET=0 skips
 #   make fuzz-long        every target for FUZZ_LONG_SECONDS (default 4 h) each
 #   make fuzz-cov         line/region coverage of the library reached by each target's corpus (llvm-cov-19)
 #
@@ -45,7 +45,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -Itests -Wall -Wext
 FUZZ_SUPPORT := tests/faults.c tests/gguf_writer.c tests/hostile_cases.c tests/micro_model.c
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS := $(addprefix $(FUZZ_DIR)/fuzz/,$(FUZZ_TARGETS))
-FUZZ_BUDGET ?= 300
+FUZZ_BUDGET ?= 180
 FUZZ_SECONDS ?= 60
 FUZZ_LONG_SECONDS ?= 14400
 FUZZ_PER := $(shell n=$(words $(FUZZ_TARGETS)); b=$(FUZZ_BUDGET); s=$(FUZZ_SECONDS); \
