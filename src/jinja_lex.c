@@ -3,6 +3,8 @@
  * map back to source offsets, and tokenization with whitespace control. */
 #include "jinja_int.h"
 
+#include "unicode.h"
+
 #include <stdio.h>
 
 /* ---- arena ------------------------------------------------------------------------------------ */
@@ -78,28 +80,7 @@ size_t ju_decode(const char *s, size_t n, uint32_t *cp) {
     return 4;
 }
 
-size_t ju_encode(uint32_t cp, char *o) {
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
+size_t ju_encode(uint32_t cp, char *o) { return unicode_encode(cp, (uint8_t *)o); }
 
 int ju_is_space(uint32_t cp) {
     if (cp <= 0x20) return cp == 0x20 || (cp >= 0x09 && cp <= 0x0d);

@@ -2,6 +2,8 @@
  * a DOM builder and a writer whose string escaping follows JavaScript's JSON.stringify. */
 #include "json.h"
 
+#include "unicode.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -114,28 +116,7 @@ size_t json_utf8_valid_prefix(const char *s, size_t n) {
     return n;
 }
 
-static size_t utf8_encode(uint32_t cp, char *o) {
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
+static size_t utf8_encode(uint32_t cp, char *o) { return unicode_encode(cp, (uint8_t *)o); }
 
 /* ---- parser ----------------------------------------------------------------------------------- */
 

@@ -108,6 +108,20 @@ static int cand_desc(const void *a, const void *b) {
     return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Restores the min-heap order (worst candidate on top) below position j of c[0..k). */
+static void sift_down(cand *c, int k, int j) {
+    for (;;) {
+        int l = 2 * j + 1, r = l + 1, m = j;
+        if (l < k && cand_desc(&c[l], &c[m]) > 0) m = l;
+        if (r < k && cand_desc(&c[r], &c[m]) > 0) m = r;
+        if (m == j) return;
+        cand t = c[j];
+        c[j] = c[m];
+        c[m] = t;
+        j = m;
+    }
+}
+
 /* Moves the k best candidates (by p, ties -> lower id) to the front, sorted. */
 static void top_k_select(cand *c, int n, int k) {
     if (k >= n) {
@@ -115,33 +129,11 @@ static void top_k_select(cand *c, int n, int k) {
         return;
     }
     /* min-heap of the k best seen so far */
-    for (int i = k / 2 - 1; i >= 0; i--) {
-        int j = i;
-        for (;;) {
-            int l = 2 * j + 1, r = l + 1, m = j;
-            if (l < k && cand_desc(&c[l], &c[m]) > 0) m = l;
-            if (r < k && cand_desc(&c[r], &c[m]) > 0) m = r;
-            if (m == j) break;
-            cand t = c[j];
-            c[j] = c[m];
-            c[m] = t;
-            j = m;
-        }
-    }
+    for (int i = k / 2 - 1; i >= 0; i--) sift_down(c, k, i);
     for (int i = k; i < n; i++) {
         if (cand_desc(&c[i], &c[0]) >= 0) continue; /* not better than the worst kept */
         c[0] = c[i];
-        int j = 0;
-        for (;;) {
-            int l = 2 * j + 1, r = l + 1, m = j;
-            if (l < k && cand_desc(&c[l], &c[m]) > 0) m = l;
-            if (r < k && cand_desc(&c[r], &c[m]) > 0) m = r;
-            if (m == j) break;
-            cand t = c[j];
-            c[j] = c[m];
-            c[m] = t;
-            j = m;
-        }
+        sift_down(c, k, 0);
     }
     qsort(c, (size_t)k, sizeof *c, cand_desc);
 }

@@ -78,4 +78,22 @@ static inline char *test_path(char *buf, size_t n, const char *rel) {
     return buf;
 }
 
+/* The whole file, NUL-terminated (malloc'ed; NULL if it cannot be read). */
+static inline char *test_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b) b[n] = 0;
+    if (len) *len = b ? (size_t)n : 0;
+    return b;
+}
+
 #endif

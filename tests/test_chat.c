@@ -6,22 +6,6 @@
 #include "faults.h"
 #include "test.h"
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) b[n] = 0;
-    if (len) *len = (size_t)n;
-    return b;
-}
 
 typedef struct model {
     hearth_source src;
@@ -56,7 +40,7 @@ static void test_reference_prompts(void) {
     for (size_t mi = 0; mi < H_ARRAY_LEN(models); mi++) {
         char rel[256], path[512];
         snprintf(rel, sizeof rel, "reference/llama.cpp/%s.jsonl", models[mi]);
-        char *text = read_file(test_path(path, sizeof path, rel), NULL);
+        char *text = test_read_file(test_path(path, sizeof path, rel), NULL);
         CHECK_MSG(text != NULL, "cannot read %s", path);
         model m;
         snprintf(rel, sizeof rel, "models/%s.gguf", models[mi]);

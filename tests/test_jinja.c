@@ -10,22 +10,6 @@
 
 #include <stdint.h>
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) b[n] = 0;
-    if (len) *len = (size_t)n;
-    return b;
-}
 
 /* renders tmpl with vars (JSON text or NULL); returns the status, *out h_malloc'ed */
 static int render_opts(const char *tmpl, const char *vars, const jinja_render_opts *o, char **out, hearth_error *err) {
@@ -65,7 +49,7 @@ static void check_error(const char *tmpl, const char *vars, int status, const ch
 
 static void test_cases_file(void) {
     size_t len;
-    char *text = read_file("tests/data/chat/jinja_cases.json", &len);
+    char *text = test_read_file("tests/data/chat/jinja_cases.json", &len);
     CHECK_MSG(text != NULL, "cannot read tests/data/chat/jinja_cases.json (run from the repository root)");
     if (!text) return;
     json_doc *d;

@@ -18,17 +18,10 @@ static hearth_model *model;
 
 static int read_lines(const char *rel, char **buf) {
     char path[512];
-    FILE *f = fopen(test_path(path, sizeof path, rel), "rb");
-    CHECK_MSG(f != NULL, "cannot open %s", path);
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *buf = malloc((size_t)n + 1);
-    size_t got = fread(*buf, 1, (size_t)n, f);
-    fclose(f);
-    (*buf)[got] = 0;
-    return (int)got;
+    size_t n = 0;
+    *buf = test_read_file(test_path(path, sizeof path, rel), &n);
+    CHECK_MSG(*buf != NULL, "cannot read %s", path);
+    return *buf ? (int)n : -1;
 }
 
 static int ids_of(const json_value *arr, int32_t *out, int cap) {

@@ -15,22 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) b[n] = 0;
-    if (len) *len = (size_t)n;
-    return b;
-}
 
 static int exists(const char *path) {
     struct stat st;
@@ -77,7 +61,7 @@ static int run_pair(const char *gguf, const char *inp_path, const char *out_path
     tokenizer *t = load_tok(gguf);
     if (!t) return 1;
     size_t ni, no;
-    char *inp = read_all(inp_path, &ni), *out = read_all(out_path, &no);
+    char *inp = test_read_file(inp_path, &ni), *out = test_read_file(out_path, &no);
     CHECK_MSG(inp && out, "cannot read %s / %s", inp_path, out_path);
     int bad = 0, cases = 0;
     static const char sep[] = "\n__ggml_vocab_test__\n";
@@ -229,7 +213,7 @@ static void test_reference_jsonl(void) {
         test_path(g, sizeof g, refs[r][1]);
         snprintf(rel, sizeof rel, "reference/tokenizer/%s.jsonl", refs[r][0]);
         test_path(path, sizeof path, rel);
-        char *all = read_all(path, NULL);
+        char *all = test_read_file(path, NULL);
         CHECK_MSG(all != NULL, "cannot read %s", path);
         tokenizer *t = all ? load_tok(g) : NULL;
         if (!t) {
@@ -268,7 +252,7 @@ static void test_stories_run_c(void) {
     char g[1024], path[1024];
     test_path(g, sizeof g, "models/stories260K.gguf");
     test_path(path, sizeof path, "reference/stories260K/run_c_reference.jsonl");
-    char *all = read_all(path, NULL);
+    char *all = test_read_file(path, NULL);
     CHECK(all != NULL);
     tokenizer *t = all ? load_tok(g) : NULL;
     int checked = 0;
