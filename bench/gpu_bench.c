@@ -239,6 +239,16 @@ static int bench_model(const char *path, int p, int n, int reps, int profile, in
             printf("    %-36s %8.3f ms %4d dispatches %8.1f MB %7.0f GB/s\n", pr.name[i], pr.ms[i], pr.dispatches[i],
                    pr.bytes[i] / 1e6, pr.ms[i] > 0 ? pr.bytes[i] / (pr.ms[i] * 1e6) : 0);
         printf("    %-36s %8.3f ms\n", "sum of groups", sum);
+        if (p >= 2 && p <= s->n_batch) {
+            if (webgpu_profile_prefill(s, p, 3, &pr, &err)) goto fail;
+            sum = 0;
+            for (int i = 0; i < pr.n - 1; i++) sum += pr.ms[i];
+            printf("  profile of a %d-token prefill (each group alone, 3x in one submission):\n", p);
+            for (int i = 0; i < pr.n; i++)
+                printf("    %-36s %8.3f ms %4d dispatches %8.1f TFLOP/s\n", pr.name[i], pr.ms[i], pr.dispatches[i],
+                       pr.ms[i] > 0 && pr.bytes[i] ? pr.bytes[i] / (pr.ms[i] * 1e9) : 0);
+            printf("    %-36s %8.3f ms\n", "sum of groups", sum);
+        }
     }
     rc = 0;
     goto done;

@@ -7,7 +7,7 @@
 # the x86-64 build machine, Dawn and llama.cpp-Vulkan libraries, a few test models) and .gl/
 # (the Vulkan and GL loader debs). Output: $OUT/log; the summary is printed last.
 #
-#   run(command="bash bench/gpu_h100.sh [quick|full|sweep|all]", carry=[".gl", ".device"])
+#   run(command="bash bench/gpu_h100.sh [quick|full|prefill|sweep|all]", carry=[".gl", ".device"])
 set -u
 MODE=${1:-full}
 RESULTS=${OUT:-/tmp/gpu-results}  # what comes back (at most 8 files)
@@ -87,6 +87,7 @@ cat $OUT/roofline.txt >> "$SUMMARY"
 el "models"
 mkdir -p /tmp/models
 MODELS="qwen2.5-0.5b:q4_0 llama-2-7b:q4_0 llama-3.1-8b:q4_0 llama-3.2-1b:q4_k_m llama-3.1-8b:q4_k_m"
+[ "$MODE" = prefill ] && MODELS=${PREFILL_MODELS:-"qwen2.5-0.5b:q4_0 llama-2-7b:q4_0 llama-3.2-1b:q4_k_m"}
 for mt in $MODELS; do
     like=${mt%%:*}; ty=${mt##*:}
     [ -f /tmp/models/$like-$ty.gguf ] || $B/hearth synth --like $like --type $ty -o /tmp/models/$like-$ty.gguf > /dev/null
@@ -108,7 +109,39 @@ PY
     done
 done
 
-if [ "$MODE" != sweep ]; then
+if [ "$MODE" = prefill ]; then
+    # prefill: the integer matmul (matmul_q, default) against the f32 one (HEARTH_GPU_MMQ=0) in
+    # the same run, prefill logits CPU vs WebGPU, a prefill profile, and matmul_q tile shapes
+    for mt in $MODELS; do
+        like=${mt%%:*}; ty=${mt##*:}; f=/tmp/models/$like-$ty.gguf
+        ids=$(python3 -c "import random; random.seed(7); print(','.join(str(random.randrange(1,30000)) for _ in range(70)))")
+        $B/hearth logits $f --ids $ids --top 5 -c 128 > $OUT/c.jsonl 2>/dev/null
+        HEARTH_GPU_FAST=1 $B/hearth logits $f --ids $ids --top 5 -c 128 --backend webgpu > $OUT/g.jsonl 2>/dev/null
+        python3 - "$OUT/c.jsonl" "$OUT/g.jsonl" "$like-$ty" <<'PY' | tee -a "$SUMMARY"
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]; b = [json.loads(l) for l in open(sys.argv[2])]
+same = d = 0
+for x, y in zip(a, b):
+    tb = dict((i, v) for i, v in y['top']); same += x['top'][0][0] == y['top'][0][0]
+    d = max([d] + [abs(tb[i] - v) for i, v in x['top'] if i in tb])
+print(f"prefill logits cpu vs webgpu {sys.argv[3]}: {len(a)} positions ({len(b)} gpu), top-1 same {same}, max |diff| {d:.3g}")
+PY
+        for mmq in 0 1; do
+            r=$(HEARTH_GPU_MMQ=$mmq HEARTH_GPU_FAST=1 timeout 120 $B/gpu_bench --json --kv16 -p 512 -n 0 --reps 3 --model $f 2>&1 | grep '^{')
+            echo "prefill $like-$ty MMQ=$mmq $r" | tee -a "$SUMMARY"
+        done
+    done
+    f=/tmp/models/llama-2-7b-q4_0.gguf
+    HEARTH_GPU_FAST=1 timeout 150 $B/gpu_bench --kv16 -p 512 -n 16 --reps 1 --profile --model $f 2>&1 | tee -a "$SUMMARY"
+    for v in ${MMQ_VARIANTS:-"TM=8 TN=8" "TM=4 TN=4" "TM=2 TN=8" "TM=8 TN=4" "KU=1" "KU=4"}; do
+        env_args=""
+        for kv in $v; do env_args="$env_args HEARTH_GPU_MMQ_$kv"; done
+        r=$(env $env_args HEARTH_GPU_FAST=1 timeout 120 $B/gpu_bench --json --kv16 -p 512 -n 0 --reps 3 --model $f 2>&1 | grep '^{' | python3 -c "import json,sys; print(json.loads(sys.stdin.read())['prefill_tok_s'])" 2>&1)
+        echo "sweep prefill llama-2-7b-q4_0 [$v] $r" | tee -a "$SUMMARY"
+    done
+fi
+
+if [ "$MODE" != sweep ] && [ "$MODE" != prefill ]; then
     for mt in $MODELS; do
         like=${mt%%:*}; ty=${mt##*:}; f=/tmp/models/$like-$ty.gguf
         el "hearth webgpu $like $ty"

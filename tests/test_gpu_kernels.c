@@ -8,6 +8,7 @@
 #include "test.h"
 
 #include "gguf.h"
+#include "gpu/gpu_model.h"
 #include "gpu/gpu_pack.h"
 #include "gpu_test_util.h"
 #include "quant.h"
@@ -332,6 +333,89 @@ static void test_matmul(void) {
     }
 }
 
+/* Integer prefill path: quant_x then matmul_q, against the reference weights times the exact
+ * emulation of quant_x's activation rounding. */
+static void test_matmul_q(void) {
+    if (!dev) return;
+    int full = gtu_full();
+    int cfg = 0;
+    for (size_t ti = 0; ti < H_ARRAY_LEN(all_types); ti++) {
+        uint32_t t = all_types[ti];
+        if (!gpu_pack_has_int(t)) continue;
+        uint32_t blk = quant_info_of(t)->block;
+        int64_t n = blk == 32 ? 96 : 512; /* 3 units (a tail for KU = 2) or 16 */
+        int64_t rows = full ? 131 : 67;
+        host_w w;
+        if (make_w(&w, t, n, rows)) {
+            CHECK_MSG(0, "weights %s", quant_type_name(t));
+            free_w(&w);
+            continue;
+        }
+        /* (TM, TN, KU) shapes; T = 37 and 70 cross the 64-token tile */
+        static const int shapes[][3] = {{4, 8, 2}, {4, 4, 1}, {8, 8, 2}, {2, 4, 4}};
+        int toks_list[] = {1, 37, 70};
+        for (int tk = full ? 0 : 1; tk < 3; tk++) {
+            for (size_t si = 0; si < H_ARRAY_LEN(shapes); si++) {
+                if (!full && si != (size_t)(cfg++ % 4)) continue;
+                int T = toks_list[tk], tm = shapes[si][0], tn = shapes[si][1], ku = shapes[si][2];
+                int epi = (tk + (int)si) % 2, bias = (tk + (int)si) % 3 == 1;
+                int64_t ldx = n + 8, x_off = 4; /* a strided source, as the forward pass reads it */
+                size_t nx = (size_t)(x_off + T * ldx);
+                float *x = calloc(nx, sizeof(float)), *y0 = malloc(sizeof(float) * (size_t)(T * rows));
+                float *b = malloc(sizeof(float) * (size_t)rows);
+                double *xr = malloc(sizeof(double) * (size_t)n), *ref = malloc(sizeof(double) * (size_t)(T * rows));
+                for (size_t i = 0; i < nx; i++) x[i] = gtu_normal(&rng);
+                for (int64_t i = 0; i < T * rows; i++) y0[i] = gtu_uniform(&rng);
+                for (int64_t r = 0; r < rows; r++) b[r] = gtu_uniform(&rng);
+                for (int tt = 0; tt < T; tt++) {
+                    q8_emulate(x + x_off + tt * ldx, xr, n);
+                    for (int64_t r = 0; r < rows; r++) {
+                        double acc = 0;
+                        for (int64_t i = 0; i < n; i++) acc += w.deq[r * n + i] * xr[i];
+                        ref[tt * rows + r] = acc + (bias ? b[r] : 0) + (epi ? y0[tt * rows + r] : 0);
+                    }
+                }
+                gpu_buffer *bx = gtu_upload(dev, x, nx * 4), *bb = gtu_upload(dev, b, (size_t)rows * 4);
+                gpu_buffer *by = gtu_upload(dev, y0, (size_t)(T * rows) * 4);
+                size_t xq_bytes = (size_t)(T * n), xd_bytes = (size_t)(T * n / 32) * 8;
+                uint8_t *zero = calloc(xq_bytes + xd_bytes, 1);
+                gpu_buffer *bq = gtu_upload(dev, zero, xq_bytes), *bd = gtu_upload(dev, zero, xd_bytes);
+                gpu_const qc[] = {{"N", (double)n}};
+                gpu_const c[] = {{"N", (double)n}, {"TM", tm}, {"TN", tn}, {"KU", ku}, {"BIAS", bias}, {"EPI", epi}};
+                gpu_kernel *kq = gtu_kernel(dev, NULL, "quant_x", qc, 1);
+                gpu_kernel *k = gtu_kernel(dev, gpu_pack_module(t), "matmul_q", c, 6);
+                gpu_bindings *bgq = NULL, *bg = NULL;
+                double e = 1;
+                hearth_error err = {0, ""};
+                gpu_bind bdq[3] = {{bx, 0, 0}, {bq, 0, 0}, {bd, 0, 0}};
+                gpu_bind bdm[6] = {{w.buf, 0, 0}, {w.buf, 0, 0}, {bq, 0, 0}, {bd, 0, 0}, {bb, 0, 0}, {by, 0, 0}};
+                float *out = malloc(sizeof(float) * (size_t)(T * rows));
+                if (kq && k && bx && bb && by && bq && bd && gpu_bindings_create(dev, kq, bdq, 3, &bgq, &err) == 0 &&
+                    gpu_bindings_create(dev, k, bdm, 6, &bg, &err) == 0) {
+                    uint32_t pq[4] = {(uint32_t)T, (uint32_t)ldx, (uint32_t)x_off, 0};
+                    gpu_dispatch(dev, kq, bgq, pq, sizeof pq, (uint32_t)((n / 32 + 63) / 64), (uint32_t)T, 1);
+                    uint32_t prm[8] = {0, w.words, (uint32_t)rows, (uint32_t)T, (uint32_t)rows, 0, 0, 0};
+                    uint32_t bn = 16 * (uint32_t)tn, bm = 16 * (uint32_t)tm;
+                    gpu_dispatch(dev, k, bg, prm, sizeof prm, (uint32_t)((rows + bn - 1) / bn), ((uint32_t)T + bm - 1) / bm, 1);
+                    if (gtu_read(dev, by, 0, out, (size_t)(T * rows) * 4) == 0) e = gtu_nmse(out, ref, (size_t)(T * rows));
+                } else if (err.msg[0]) {
+                    fprintf(stderr, "%s\n", err.msg);
+                }
+                /* integer dot products are exact and the activation rounding is emulated exactly:
+                 * only f32 scaling/accumulation error remains (nmse ~1e-13); 1e-8 catches one
+                 * wrong output in 1e4 */
+                CHECK_MSG(e < 1e-8, "matmul_q %s n=%lld rows=%lld T=%d TM=%d TN=%d KU=%d epi=%d bias=%d: nmse %.3g",
+                          quant_type_name(t), (long long)n, (long long)rows, T, tm, tn, ku, epi, bias, e);
+                gpu_bindings_free(bgq), gpu_bindings_free(bg);
+                gpu_kernel_free(kq), gpu_kernel_free(k);
+                gpu_buffer_free(bx), gpu_buffer_free(bb), gpu_buffer_free(by), gpu_buffer_free(bq), gpu_buffer_free(bd);
+                free(x), free(y0), free(b), free(xr), free(ref), free(out), free(zero);
+            }
+        }
+        free_w(&w);
+    }
+}
+
 /* ---- small kernels: rmsnorm, swiglu, argmax --------------------------------------------------- */
 
 static void test_rmsnorm_swiglu_argmax(void) {
@@ -582,11 +666,17 @@ static void test_attention_decode(void) {
 
 static void test_rope_and_prefill_attention(void) {
     if (!dev) return;
-    att_cfg cfgs[] = {{8, 2, 32, 0, 0, 0}, {4, 2, 64, 1, 1, 1}, {6, 6, 16, 0, 1, 0}};
-    const int n_ctx = 96, pos0 = 20, T = 37;
+    /* head dims 8 (stories260K), 16..256 (every tile shape: BK 64/32/16, DC 8/16/32, partial
+     * dim vec4 lanes at 80); T and pos0 so that query tiles (64), key tiles and the causal edge
+     * fall at different places */
+    att_cfg cfgs[] = {{8, 2, 32, 0, 0, 0}, {4, 2, 64, 1, 1, 1}, {6, 6, 16, 0, 1, 0}, {4, 1, 128, 1, 0, 1},
+                      {2, 2, 8, 0, 0, 0},  {2, 1, 80, 0, 0, 1}, {2, 2, 256, 1, 0, 1}};
+    const int Ts[] = {37, 100, 130, 70, 65, 20, 66}, pos0s[] = {20, 0, 7, 90, 3, 60, 1};
+    const int n_ctx = 200;
     const float eps = 1e-6f;
     for (size_t ci = 0; ci < H_ARRAY_LEN(cfgs); ci++) {
         att_cfg c = cfgs[ci];
+        const int T = Ts[ci], pos0 = pos0s[ci];
         int G = c.nh / c.nkv, half = c.hd / 2, rowlen = (c.nh + 2 * c.nkv) * c.hd;
         size_t cache_n = (size_t)c.nkv * n_ctx * c.hd;
         float *kc = malloc(sizeof(float) * cache_n), *vc = malloc(sizeof(float) * cache_n);
@@ -654,8 +744,9 @@ static void test_rope_and_prefill_attention(void) {
         gpu_buffer *bk = gtu_upload(dev, kwords, kw * 4), *bv = gtu_upload(dev, vwords, vw * 4);
         gpu_buffer *bo = gtu_upload(dev, zero, sizeof(float) * (size_t)T * c.nh * c.hd);
         gpu_const rc[] = {{"HD", c.hd}, {"NH", c.nh}, {"NKV", c.nkv}, {"NEOX", c.neox}, {"NORM", c.norm}, {"KV_F16", c.f16}};
-        gpu_const pc[] = {{"HD", c.hd}, {"NH", c.nh}, {"NKV", c.nkv}, {"KV_F16", c.f16}, {"BQ", 16}};
-        gpu_kernel *kr = gtu_kernel(dev, NULL, "rope_store", rc, 6), *kp = gtu_kernel(dev, NULL, "attn_prefill", pc, 5);
+        gpu_const pc[7] = {{"HD", c.hd}, {"NH", c.nh}, {"NKV", c.nkv}, {"KV_F16", c.f16}};
+        CHECK(gw_attn_prefill_tiles((uint32_t)c.hd, gpu_device_info(dev)->max_workgroup_storage, &pc[4]) == 0);
+        gpu_kernel *kr = gtu_kernel(dev, NULL, "rope_store", rc, 6), *kp = gtu_kernel(dev, NULL, "attn_prefill", pc, 7);
         gpu_bindings *br = NULL, *bp = NULL;
         hearth_error err = {0, ""};
         gpu_bind rbd[7] = {{bqkv, 0, 0}, {bqn, 0, 0}, {bkn, 0, 0}, {bcs, 0, 0}, {bq, 0, 0}, {bk, 0, 0}, {bv, 0, 0}};
@@ -669,7 +760,7 @@ static void test_rope_and_prefill_attention(void) {
             float scale = 1.0f / sqrtf((float)c.hd);
             uint32_t p2[4] = {pos0, T, n_ctx, 0};
             memcpy(&p2[3], &scale, 4);
-            gpu_dispatch(dev, kp, bp, p2, sizeof p2, (T + 15) / 16, (uint32_t)c.nh, 1);
+            gpu_dispatch(dev, kp, bp, p2, sizeof p2, (T + GW_ATT_BQ - 1) / GW_ATT_BQ, (uint32_t)c.nh, 1);
             float *got = malloc(sizeof(float) * (size_t)T * c.nh * c.hd);
             if (gtu_read(dev, bq, 0, got, sizeof(float) * (size_t)T * c.nh * c.hd) == 0)
                 eq = gtu_nmse(got, q, (size_t)T * c.nh * c.hd);
@@ -839,6 +930,7 @@ int main(void) {
     RUN(test_get_rows_ggml);
     RUN(test_matvec);
     RUN(test_matmul);
+    RUN(test_matmul_q);
     RUN(test_rmsnorm_swiglu_argmax);
     RUN(test_attention_decode);
     RUN(test_rope_and_prefill_attention);

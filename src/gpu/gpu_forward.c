@@ -42,6 +42,10 @@ typedef struct gs_state {
     gpu_device *d;
     int n_ctx, n_batch, kv_f16, log_rows;
     gpu_buffer *x, *xn, *qkv, *qr, *att, *gu, *h, *logits, *part, *argp, *tok, *hist, *ids, *cs;
+    gpu_buffer *xq, *xqd;      /* int8 activations of the prefill matmul_q (quant_x) */
+    gpu_kernel *k_qx[3];       /* quant_x of xn (n_embd), att (q dim), h (n_ff) */
+    gpu_bindings *qx_bg[3];
+    uint32_t qx_n[3];
     gpu_buffer *rb_logits, *rb_tok[TOK_RING];
     gpu_buffer *bias;  /* logit bias pairs (id, value bits) of the decode loop's sampler */
     gs_layer *layers;
@@ -133,7 +137,9 @@ static void run_mv(gs_state *S, gs_prod *pr, uint32_t x_off) {
     }
 }
 
-/* Prefill matmul over t: x rows of ldx floats from `x`, y rows of ldy floats into `y`. */
+/* Prefill matmul over t: x rows of ldx floats from `x`, y rows of ldy floats into `y`. Quantized
+ * types take the integer path (matmul_q over the int8 activations that quant_x writes into
+ * S->xq / S->xqd; `x` is then only the source quant_x reads), float types matmul_f. */
 static int setup_mm(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const gw_vec *bias, uint32_t b_base,
                     gpu_buffer *y, uint64_t y_off, uint32_t epi, hearth_error *err) {
     gw_model *g = S->g;
@@ -144,14 +150,39 @@ static int setup_mm(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
     pr->y_off = y_off;
     pr->bias = bias && bias->present;
     pr->b_base = b_base;
+    int st;
+    if (gpu_pack_has_int(t->type) && !g->force_f32 && g->mmq && t->n % 32 == 0 && in->max_invocations >= 256) {
+        /* Shapes (H100 sweep, docs/GPU.md): 64 tokens x 128 rows per workgroup for large
+         * matrices, 64 x 64 for small ones (more workgroups); 2 units (64 k) per stage.
+         * HEARTH_GPU_MMQ_TM / _TN / _KU override. */
+        uint32_t tm = g->mmq_tm ? (uint32_t)g->mmq_tm : 4;
+        uint32_t tn = g->mmq_tn ? (uint32_t)g->mmq_tn : t->rows >= 2048 && t->n >= 2048 ? 8 : 4;
+        uint32_t ku = g->mmq_ku ? (uint32_t)g->mmq_ku : 2;
+        tm = H_MAX(1u, H_MIN(tm, 8u)), tn = H_MAX(1u, H_MIN(tn, 8u)), ku = H_MAX(1u, H_MIN(ku, 8u));
+        while (ku > 1 && (uint64_t)ku * (16 * tn * 48 + 16 * tm * 40) > in->max_workgroup_storage) ku /= 2;
+        while (tn > 1 && (uint64_t)ku * (16 * tn * 48 + 16 * tm * 40) > in->max_workgroup_storage) tn /= 2;
+        while (tm > 1 && (uint64_t)ku * (16 * tn * 48 + 16 * tm * 40) > in->max_workgroup_storage) tm /= 2;
+        pr->int_path = 1;
+        pr->bm = 16 * tm;
+        pr->bn = 16 * tn;
+        gpu_const c[] = {{"N", (double)t->n}, {"TM", tm}, {"TN", tn}, {"KU", ku}, {"BIAS", pr->bias}, {"EPI", epi}};
+        if ((st = gw_kernel(g, gpu_pack_module(t->type), "matmul_q", c, 6, &pr->k, err))) return st;
+        for (int i = 0; i < t->n_pieces; i++) {
+            gw_piece *p = &t->p[i];
+            gpu_bind b[6] = {{p->buf, p->off, p->bytes}, {p->buf, p->off, p->bytes}, {S->xq, 0, 0}, {S->xqd, 0, 0},
+                             {pr->bias ? g->small : g->dummy, pr->bias ? bias->off : 0, pr->bias ? bias->bytes : 0},
+                             {y, 0, 0}};
+            if ((st = gpu_bindings_create(S->d, pr->k, b, 6, &pr->bg[i], err))) return st;
+        }
+        return HEARTH_OK;
+    }
     /* 8x8 outputs per thread pays for large rows (7B: +5%), hurts small models (0.5B: -35%) */
     uint32_t tm = g->tm_override ? (uint32_t)g->tm_override : t->n >= 2048 && t->rows >= 2048 ? 8 : 4;
     if (tm != 4 && tm != 8) tm = 4;
     if (tm == 8 && (in->max_workgroup_storage < 2 * 32 * 128 * 4 || in->max_invocations < 256)) tm = 4;
     pr->bm = pr->bn = 16 * tm;
     gpu_const c[] = {{"N", (double)t->n}, {"TM", tm}, {"TN", tm}, {"BIAS", pr->bias}, {"EPI", epi}};
-    int st = gw_kernel(g, gpu_pack_module(t->type), "matmul_f", c, 5, &pr->k, err);
-    if (st) return st;
+    if ((st = gw_kernel(g, gpu_pack_module(t->type), "matmul_f", c, 5, &pr->k, err))) return st;
     for (int i = 0; i < t->n_pieces; i++) {
         gw_piece *p = &t->p[i];
         gpu_bind b[5] = {{p->buf, p->off, p->bytes}, {p->buf, p->off, p->bytes}, {x, 0, 0},
@@ -164,7 +195,14 @@ static int setup_mm(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
 
 static void run_mm(gs_state *S, gs_prod *pr, uint32_t n_tok, uint32_t ldx, uint32_t x_off, uint32_t ldy) {
     gw_tensor *t = pr->t;
-    for (int i = 0; i < t->n_pieces; i++) {
+    for (int i = 0; i < t->n_pieces && pr->int_path; i++) {
+        gw_piece *p = &t->p[i];
+        uint32_t prm[8] = {0, t->words, (uint32_t)p->rows, n_tok, ldy, (uint32_t)(pr->y_off + (uint64_t)p->row0),
+                           pr->b_base + (uint32_t)p->row0, 0};
+        uint32_t gx = (uint32_t)((p->rows + pr->bn - 1) / pr->bn), gy = (n_tok + pr->bm - 1) / pr->bm;
+        gpu_dispatch(S->d, pr->k, pr->bg[i], prm, sizeof prm, gx, gy, 1);
+    }
+    for (int i = 0; i < t->n_pieces && !pr->int_path; i++) {
         gw_piece *p = &t->p[i];
         uint32_t prm[12] = {0, t->words, (uint32_t)p->rows, n_tok, ldx, x_off, ldy,
                             (uint32_t)(pr->y_off + (uint64_t)p->row0), pr->b_base + (uint32_t)p->row0, 0, 0, 0};
@@ -174,6 +212,28 @@ static void run_mm(gs_state *S, gs_prod *pr, uint32_t n_tok, uint32_t ldx, uint3
 }
 
 /* ---- session ------------------------------------------------------------------------------- */
+
+/* Quantizes the n_tok rows of prefill input `src` (0 xn, 1 att, 2 h) for matmul_q when `use`. */
+static void quant_in(gs_state *S, int src, uint32_t n_tok, int use) {
+    if (!use) return;
+    uint32_t prm[4] = {n_tok, S->qx_n[src], 0, 0};
+    gpu_dispatch(S->d, S->k_qx[src], S->qx_bg[src], prm, sizeof prm, (S->qx_n[src] / 32 + 63) / 64, n_tok, 1);
+}
+
+int gw_attn_prefill_tiles(uint32_t hd, uint32_t max_smem, gpu_const c[3]) {
+    if (hd == 0 || hd % 8 || hd > 256) return -1;
+    uint32_t dc = hd % 32 == 0 ? 32 : hd % 16 == 0 ? 16 : 8;
+    for (uint32_t bk = 64; bk >= 16; bk /= 2) {
+        uint64_t kv_len = H_MAX((uint64_t)bk * hd / 4, ((uint64_t)dc * 68 + (uint64_t)dc * (bk + 4) + 3) / 4);
+        if (kv_len * 16 + (uint64_t)bk * 16 * 16 + 2 * 64 * 4 <= max_smem) {
+            c[0] = (gpu_const){"BK", bk};
+            c[1] = (gpu_const){"DC", dc};
+            c[2] = (gpu_const){"KV_LEN", (double)kv_len};
+            return 0;
+        }
+    }
+    return -1;
+}
 
 static int buf(gs_state *S, gpu_buffer **b, uint64_t size, const char *label, hearth_error *err) {
     return gpu_buffer_create(S->d, b, H_MAX(size, 16), GPU_STORAGE, label, err);
@@ -228,6 +288,12 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         (st = buf(S, &S->cs, (uint64_t)S->n_ctx * hd / 2 * 8, "rope", err)) ||
         (st = buf(S, &S->bias, MAX_BIAS * 8, "logit bias", err)))
         goto fail;
+    {
+        uint64_t kmax = H_MAX(E, H_MAX(qd, F));
+        if ((st = buf(S, &S->xq, (B * kmax + 15) / 16 * 16, "xq", err)) ||
+            (st = buf(S, &S->xqd, B * (kmax / 32 + 1) * 8, "xq scales", err)))
+            goto fail;
+    }
     if ((st = gpu_buffer_create(S->d, &S->rb_logits, (uint64_t)S->log_rows * V * 4, GPU_READBACK, "logits rb", err)))
         goto fail;
     for (int i = 0; i < TOK_RING; i++)
@@ -274,14 +340,12 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         gpu_const dec_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"NEOX", hp->rope_neox},
                              {"NORM", m->layers[0].q_norm.present}, {"KV_F16", S->kv_f16}, {"WG", att_wg}};
         gpu_const red_c[] = {{"HD", (double)hd}, {"WG", 128}};
-        uint32_t bq = 16;
-        while (bq > 1 && (3ull * (256 / bq > bq ? 256 / bq : bq) * hd * 4 > in->max_workgroup_storage)) bq /= 2;
-        gpu_const pre_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"KV_F16", S->kv_f16},
-                             {"BQ", bq}};
+        gpu_const pre_c[7] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"KV_F16", S->kv_f16}};
+        int att_tiles = gw_attn_prefill_tiles((uint32_t)hd, in->max_workgroup_storage, &pre_c[4]);
         gpu_const rms_c[] = {{"N", (double)E}};
         gpu_const am_p[] = {{"PARTIAL", 1}, {"CHUNK", ARGMAX_CHUNK}};
         gpu_const am_f[] = {{"PARTIAL", 0}, {"CHUNK", ARGMAX_CHUNK}};
-        if (hd > 256 || (bq * hd + 2ull * (256 / bq) * hd) * 4 > in->max_workgroup_storage) {
+        if (hd > 256 || att_tiles) {
             st = h_err(err, HEARTH_ERR_UNSUPPORTED, "webgpu: head dim %llu needs more workgroup memory than the "
                        "device's %u bytes", (unsigned long long)hd, in->max_workgroup_storage);
             goto fail;
@@ -291,7 +355,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
             (st = gw_kernel(g, NULL, "rope_store", rope_c, 6, &S->k_rope, err)) ||
             (st = gw_kernel(g, NULL, "attn_decode", dec_c, 7, &S->k_att_dec, err)) ||
             (st = gw_kernel(g, NULL, "attn_reduce", red_c, 2, &S->k_att_red, err)) ||
-            (st = gw_kernel(g, NULL, "attn_prefill", pre_c, 5, &S->k_att_pre, err)) ||
+            (st = gw_kernel(g, NULL, "attn_prefill", pre_c, 7, &S->k_att_pre, err)) ||
             (st = gw_kernel(g, NULL, "rmsnorm", rms_c, 1, &S->k_rms, err)) ||
             (st = gw_kernel(g, NULL, "swiglu", NULL, 0, &S->k_swiglu, err)) ||
             (st = gw_kernel(g, NULL, "argmax", am_p, 2, &S->k_am_part, err)) ||
@@ -299,6 +363,21 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
             (st = gw_kernel(g, NULL, "penalize", NULL, 0, &S->k_pen, err)) ||
             (st = gw_kernel(g, NULL, "sample", NULL, 0, &S->k_sample, err)))
             goto fail;
+    }
+
+    /* quant_x for the three prefill inputs (rows that are no multiple of 32 never take matmul_q) */
+    {
+        gpu_buffer *srcs[3] = {S->xn, S->att, S->h};
+        uint64_t ns[3] = {E, qd, F};
+        for (int i = 0; i < 3; i++) {
+            S->qx_n[i] = (uint32_t)ns[i];
+            if (ns[i] % 32) continue;
+            gpu_const qc[] = {{"N", (double)ns[i]}};
+            gpu_bind qb[3] = {{srcs[i], 0, 0}, {S->xq, 0, 0}, {S->xqd, 0, 0}};
+            if ((st = gw_kernel(g, NULL, "quant_x", qc, 1, &S->k_qx[i], err)) ||
+                (st = gpu_bindings_create(S->d, S->k_qx[i], qb, 3, &S->qx_bg[i], err)))
+                goto fail;
+        }
     }
 
     /* Bindings. */
@@ -406,7 +485,8 @@ void webgpu_session_free(hearth_session *s) {
     gpu_bindings_free(S->att_red), gpu_bindings_free(S->rms_out), gpu_bindings_free(S->swiglu);
     gpu_bindings_free(S->argmax_part), gpu_bindings_free(S->argmax_fin);
     gpu_bindings_free(S->penalize), gpu_bindings_free(S->sample);
-    gpu_buffer *bs[] = {S->x, S->xn, S->qkv, S->qr, S->att, S->gu, S->h, S->logits, S->part, S->argp,
+    for (int i = 0; i < 3; i++) gpu_bindings_free(S->qx_bg[i]);
+    gpu_buffer *bs[] = {S->xq, S->xqd, S->x, S->xn, S->qkv, S->qr, S->att, S->gu, S->h, S->logits, S->part, S->argp,
                         S->tok, S->hist, S->ids, S->cs, S->rb_logits, S->bias};
     for (size_t i = 0; i < H_ARRAY_LEN(bs); i++) gpu_buffer_free(bs[i]);
     for (int i = 0; i < TOK_RING; i++) gpu_buffer_free(S->rb_tok[i]);
@@ -450,6 +530,9 @@ static void record_forward(hearth_session *s, int n, int pos, int tok_slot, int 
         } else {
             gpu_dispatch(S->d, S->k_rms, L->rms_attn, prm_rms, sizeof prm_rms, (uint32_t)n, 1, 1);
             uint32_t ldq = qd + 2 * (uint32_t)hp->n_head_kv * hd;
+            int any_int = 0;
+            for (int i = 0; i < nq; i++) any_int |= L->mm_qkv[i].int_path;
+            quant_in(S, 0, (uint32_t)n, any_int);
             for (int i = 0; i < nq; i++) run_mm(S, &L->mm_qkv[i], (uint32_t)n, E, 0, ldq);
         }
         if (n > 1) {
@@ -479,13 +562,12 @@ static void record_forward(hearth_session *s, int n, int pos, int tok_slot, int 
         } else {
             uint32_t prm[4] = {(uint32_t)pos, (uint32_t)n, (uint32_t)S->n_ctx, 0};
             memcpy(&prm[3], &S->att_scale, 4);
-            uint32_t bq = 16;
-            const gpu_info *in = gpu_device_info(S->d);
-            while (bq > 1 && (3ull * (256 / bq > bq ? 256 / bq : bq) * hd * 4 > in->max_workgroup_storage)) bq /= 2;
-            gpu_dispatch(S->d, S->k_att_pre, L->att_pre, prm, sizeof prm, ((uint32_t)n + bq - 1) / bq,
+            gpu_dispatch(S->d, S->k_att_pre, L->att_pre, prm, sizeof prm, ((uint32_t)n + GW_ATT_BQ - 1) / GW_ATT_BQ,
                          (uint32_t)hp->n_head, 1);
+            quant_in(S, 1, (uint32_t)n, L->mm_wo.int_path);
             run_mm(S, &L->mm_wo, (uint32_t)n, qd, 0, E);
             gpu_dispatch(S->d, S->k_rms, L->rms_ffn, prm_rms, sizeof prm_rms, (uint32_t)n, 1, 1);
+            quant_in(S, 0, (uint32_t)n, L->mm_gu[0].int_path || (!G->gu_fused && L->mm_gu[1].int_path));
             if (G->gu_fused) {
                 run_mm(S, &L->mm_gu[0], (uint32_t)n, E, 0, 2 * F);
             } else {
@@ -494,6 +576,7 @@ static void record_forward(hearth_session *s, int n, int pos, int tok_slot, int 
             }
             uint32_t prm3[4] = {F, 0, 0, 0};
             gpu_dispatch(S->d, S->k_swiglu, S->swiglu, prm3, sizeof prm3, (F + 255) / 256, (uint32_t)n, 1);
+            quant_in(S, 2, (uint32_t)n, L->mm_down.int_path);
             run_mm(S, &L->mm_down, (uint32_t)n, F, 0, E);
         }
     }
@@ -501,6 +584,7 @@ static void record_forward(hearth_session *s, int n, int pos, int tok_slot, int 
         uint32_t prm_rms[4] = {0, 0, 0, 0};
         memcpy(&prm_rms[2], &S->eps, 4);
         gpu_dispatch(S->d, S->k_rms, S->rms_out, prm_rms, sizeof prm_rms, (uint32_t)n, 1, 1);
+        quant_in(S, 0, (uint32_t)n, S->mm_out.int_path);
         run_mm(S, &S->mm_out, (uint32_t)n, E, 0, (uint32_t)hp->n_vocab);
         S->log_off = (uint32_t)(n - 1) * (uint32_t)hp->n_vocab;
     } else {
@@ -814,3 +898,90 @@ const backend_ops backend_webgpu = {
     .eval = webgpu_eval,
     .generate = webgpu_generate_rng,
 };
+
+static uint64_t prod_flops(const gs_prod *pr, uint32_t n_tok) {
+    return pr->t ? 2ull * (uint64_t)pr->t->rows * (uint64_t)pr->t->n * n_tok : 0;
+}
+
+int webgpu_profile_prefill(hearth_session *s, int n_tok, int reps, webgpu_profile *out, hearth_error *err) {
+    gs_state *S = s->state;
+    const model_hparams *hp = &s->m->hp;
+    gw_model *g = S->g;
+    int st;
+    memset(out, 0, sizeof *out);
+    if (n_tok < 2 || n_tok > S->n_batch || n_tok > S->n_ctx)
+        return h_err(err, HEARTH_ERR_ARG, "webgpu: profile of %d tokens (batch %d, context %d)", n_tok, S->n_batch,
+                     S->n_ctx);
+    if ((st = gpu_finish(S->d, err))) return st;
+    static const char *const names[] = {"rmsnorm, rope, swiglu", "qkv matmul (+quant)", "attention (prefill)",
+                                        "attn output matmul (+quant)", "ffn gate/up matmul (+quant)",
+                                        "ffn down matmul (+quant)", "whole prefill (no logits)"};
+    uint32_t n = (uint32_t)n_tok, E = (uint32_t)hp->n_embd, hd = (uint32_t)hp->head_dim;
+    uint32_t qd = (uint32_t)hp->n_head * hd, F = (uint32_t)hp->n_ff;
+    uint32_t ldq = qd + 2 * (uint32_t)hp->n_head_kv * hd;
+    out->n = (int)H_ARRAY_LEN(names);
+    for (int grp = 0; grp < out->n; grp++) {
+        out->name[grp] = names[grp];
+        uint64_t d0 = gpu_dispatch_count(S->d), flops = 0;
+        double t0 = h_time_s();
+        for (int r = 0; r < reps; r++) {
+            if (grp == 6) {
+                record_forward(s, n_tok, 0, -1, 0);
+                continue;
+            }
+            for (int l = 0; l < hp->n_layer; l++) {
+                gs_layer *L = &S->layers[l];
+                gw_layer *G = &g->layers[l];
+                int nq = G->qkv_fused ? 1 : 3, ng = G->gu_fused ? 1 : 2;
+                uint32_t prm_rms[4] = {0, 0, 0, 0};
+                memcpy(&prm_rms[2], &S->eps, 4);
+                if (grp == 0) {
+                    gpu_dispatch(S->d, S->k_rms, L->rms_attn, prm_rms, sizeof prm_rms, n, 1, 1);
+                    uint32_t prm_rope[4] = {0, (uint32_t)S->n_ctx, 0, 0};
+                    memcpy(&prm_rope[2], &S->eps, 4);
+                    gpu_dispatch(S->d, S->k_rope, L->rope, prm_rope, sizeof prm_rope,
+                                 (uint32_t)(hp->n_head + 2 * hp->n_head_kv), n, 1);
+                    gpu_dispatch(S->d, S->k_rms, L->rms_ffn, prm_rms, sizeof prm_rms, n, 1, 1);
+                    uint32_t prm3[4] = {F, 0, 0, 0};
+                    gpu_dispatch(S->d, S->k_swiglu, S->swiglu, prm3, sizeof prm3, (F + 255) / 256, n, 1);
+                } else if (grp == 1) {
+                    quant_in(S, 0, n, L->mm_qkv[0].int_path);
+                    for (int i = 0; i < nq; i++) {
+                        run_mm(S, &L->mm_qkv[i], n, E, 0, ldq);
+                        if (r == 0) flops += prod_flops(&L->mm_qkv[i], n);
+                    }
+                } else if (grp == 2) {
+                    uint32_t prm[4] = {0, n, (uint32_t)S->n_ctx, 0};
+                    memcpy(&prm[3], &S->att_scale, 4);
+                    gpu_dispatch(S->d, S->k_att_pre, L->att_pre, prm, sizeof prm, (n + GW_ATT_BQ - 1) / GW_ATT_BQ,
+                                 (uint32_t)hp->n_head, 1);
+                    /* causal: scores and values, n^2/2 positions per head */
+                    if (r == 0) flops += 2ull * 2 * (uint64_t)n * (n + 1) / 2 * hd * (uint64_t)hp->n_head;
+                } else if (grp == 3) {
+                    quant_in(S, 1, n, L->mm_wo.int_path);
+                    run_mm(S, &L->mm_wo, n, qd, 0, E);
+                    if (r == 0) flops += prod_flops(&L->mm_wo, n);
+                } else if (grp == 4) {
+                    quant_in(S, 0, n, L->mm_gu[0].int_path);
+                    for (int i = 0; i < ng; i++) {
+                        run_mm(S, &L->mm_gu[i], n, E, 0, 2 * F);
+                        if (r == 0) flops += prod_flops(&L->mm_gu[i], n);
+                    }
+                } else {
+                    quant_in(S, 2, n, L->mm_down.int_path);
+                    run_mm(S, &L->mm_down, n, F, 0, E);
+                    if (r == 0) flops += prod_flops(&L->mm_down, n);
+                }
+            }
+        }
+        uint64_t nd = gpu_dispatch_count(S->d) - d0;
+        if ((st = gpu_finish(S->d, err))) return st;
+        double t = h_time_s() - t0;
+        out->ms[grp] = 1e3 * t / reps;
+        out->dispatches[grp] = (int)(nd / (uint64_t)reps);
+        out->bytes[grp] = flops;
+    }
+    S->log_valid = 0;
+    s->n_tokens = 0; /* the KV cache holds the profile's garbage */
+    return HEARTH_OK;
+}

@@ -291,6 +291,10 @@ int webgpu_model_init(hearth_model *m, hearth_error *err) {
     g->rpt_override = env_int("HEARTH_GPU_RPT", 0);
     g->tm_override = env_int("HEARTH_GPU_TM", 0);
     g->wg_override = env_int("HEARTH_GPU_WG", 0);
+    g->mmq = env_int("HEARTH_GPU_MMQ", 1);
+    g->mmq_tm = env_int("HEARTH_GPU_MMQ_TM", 0);
+    g->mmq_tn = env_int("HEARTH_GPU_MMQ_TN", 0);
+    g->mmq_ku = env_int("HEARTH_GPU_MMQ_KU", 0);
 
     /* Plan: measure, check the fit, allocate, place. */
     plan pl;

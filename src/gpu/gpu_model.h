@@ -67,6 +67,8 @@ typedef struct gw_model {
     uint64_t gpu_bytes;   /* weights on the GPU */
     int force_f32;        /* HEARTH_GPU_MATVEC=f: the f32 matvec path everywhere */
     int tu_override, rpt_override, tm_override, wg_override;
+    int mmq;              /* HEARTH_GPU_MMQ=0: prefill of quantized types on matmul_f */
+    int mmq_tm, mmq_tn, mmq_ku;
 } gw_model;
 
 /* Kernel from (module, kernel, constants), compiled once per model and cached. */
@@ -102,6 +104,13 @@ typedef struct webgpu_profile {
     uint64_t bytes[12];   /* weight (and KV) bytes read per token */
 } webgpu_profile;
 int webgpu_profile_decode(hearth_session *s, int reps, webgpu_profile *out, hearth_error *err);
+/* The same for a prefill of n_tok tokens at position 0 (bytes = multiply-adds x 2 = flops). */
+int webgpu_profile_prefill(hearth_session *s, int n_tok, int reps, webgpu_profile *out, hearth_error *err);
+
+/* attn_prefill's tiles (64 queries x BK keys) for head dim hd (a multiple of 8, <= 256) within
+ * max_smem bytes of workgroup memory: fills c[0..2] = BK, DC, KV_LEN. 0, or -1 if none fits. */
+#define GW_ATT_BQ 64
+int gw_attn_prefill_tiles(uint32_t hd, uint32_t max_smem, gpu_const c[3]);
 
 /* Dispatches recorded by the model's device so far (benchmarks: dispatches per token). */
 uint64_t webgpu_dispatch_count(hearth_model *m);

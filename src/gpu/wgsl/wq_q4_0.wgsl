@@ -27,3 +27,22 @@ fn wq_dot32(rb: u32, nb: u32, u: u32, xa: vec4<u32>, xb: vec4<u32>, dx: f32, sx:
             dot4I8Packed((q.z >> 4u) & m, xb.z) + dot4I8Packed((q.w >> 4u) & m, xb.w);
     return wq_d(rb, nb, u) * (dx * f32(s) - 8.0 * sx);
 }
+
+// wq_unit (matmul_q): unit u as signed int8 a (elements 0..15), b (16..31) with
+// x = s.x a, s.y b (+ s.z if WQ_ASYM).
+const WQ_SPLIT: bool = false;
+const WQ_ASYM: bool = false;
+struct WqUnit { a: vec4<u32>, b: vec4<u32>, s: vec4<f32> }
+// Bytes 0..15 as signed bytes v - 8.
+fn wq_s8(v: u32) -> u32 {
+    return ((v | 0x80808080u) - 0x08080808u) ^ 0x80808080u;
+}
+fn wq_unit(rb: u32, nb: u32, u: u32) -> WqUnit {
+    let q = W4[(rb >> 2u) + u];
+    let m = vec4<u32>(0x0F0F0F0Fu);
+    let d = wq_d(rb, nb, u);
+    let lo = q & m;
+    let hi = (q >> vec4<u32>(4u)) & m;
+    return WqUnit(vec4<u32>(wq_s8(lo.x), wq_s8(lo.y), wq_s8(lo.z), wq_s8(lo.w)),
+                  vec4<u32>(wq_s8(hi.x), wq_s8(hi.y), wq_s8(hi.z), wq_s8(hi.w)), vec4<f32>(d, d, 0.0, 0.0));
+}

@@ -24,3 +24,14 @@ fn wq_dot32(rb: u32, nb: u32, u: u32, xa: vec4<u32>, xb: vec4<u32>, dx: f32, sx:
     let dm = unpack2x16float(W[rb + 4u * nb + u]);
     return dm.x * dx * f32(s) + dm.y * sx;
 }
+
+// wq_unit (matmul_q): unit u as int8 a (elements 0..15), b (16..31) with x = s.x a + s.z.
+const WQ_SPLIT: bool = false;
+const WQ_ASYM: bool = true;
+struct WqUnit { a: vec4<u32>, b: vec4<u32>, s: vec4<f32> }
+fn wq_unit(rb: u32, nb: u32, u: u32) -> WqUnit {
+    let q = W4[(rb >> 2u) + u];
+    let m = vec4<u32>(0x0F0F0F0Fu);
+    let dm = unpack2x16float(W[rb + 4u * nb + u]);
+    return WqUnit(q & m, (q >> vec4<u32>(4u)) & m, vec4<f32>(dm.x, dm.x, dm.y, 0.0));
+}

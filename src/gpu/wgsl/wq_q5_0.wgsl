@@ -39,3 +39,25 @@ fn wq_dot32(rb: u32, nb: u32, u: u32, xa: vec4<u32>, xb: vec4<u32>, dx: f32, sx:
             dot4I8Packed(((q.w >> 4u) & m) | wq_spread4(h >> 28u), xb.w);
     return wq_d(rb, nb, u) * (dx * f32(s) - 16.0 * sx);
 }
+
+// wq_unit (matmul_q): unit u as signed int8 a (elements 0..15), b (16..31) with x = s.x a.
+const WQ_SPLIT: bool = false;
+const WQ_ASYM: bool = false;
+struct WqUnit { a: vec4<u32>, b: vec4<u32>, s: vec4<f32> }
+// Bytes 0..31 as signed bytes v - 16.
+fn wq_s16(v: u32) -> u32 {
+    return ((v | 0x80808080u) - 0x10101010u) ^ 0x80808080u;
+}
+fn wq_unit(rb: u32, nb: u32, u: u32) -> WqUnit {
+    let q = W4[(rb >> 2u) + u];
+    let h = W[rb + 4u * nb + u];
+    let m = 0x0F0F0F0Fu;
+    let a = vec4<u32>(wq_s16((q.x & m) | wq_spread4(h & 15u)), wq_s16((q.y & m) | wq_spread4((h >> 4u) & 15u)),
+                      wq_s16((q.z & m) | wq_spread4((h >> 8u) & 15u)), wq_s16((q.w & m) | wq_spread4((h >> 12u) & 15u)));
+    let b = vec4<u32>(wq_s16(((q.x >> 4u) & m) | wq_spread4((h >> 16u) & 15u)),
+                      wq_s16(((q.y >> 4u) & m) | wq_spread4((h >> 20u) & 15u)),
+                      wq_s16(((q.z >> 4u) & m) | wq_spread4((h >> 24u) & 15u)),
+                      wq_s16(((q.w >> 4u) & m) | wq_spread4(h >> 28u)));
+    let d = wq_d(rb, nb, u);
+    return WqUnit(a, b, vec4<f32>(d, d, 0.0, 0.0));
+}

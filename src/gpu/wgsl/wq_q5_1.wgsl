@@ -35,3 +35,19 @@ fn wq_dot32(rb: u32, nb: u32, u: u32, xa: vec4<u32>, xb: vec4<u32>, dx: f32, sx:
     let dm = unpack2x16float(W[rb + 5u * nb + u]);
     return dm.x * dx * f32(s) + dm.y * sx;
 }
+
+// wq_unit (matmul_q): unit u as int8 a (elements 0..15), b (16..31) with x = s.x a + s.z.
+const WQ_SPLIT: bool = false;
+const WQ_ASYM: bool = true;
+struct WqUnit { a: vec4<u32>, b: vec4<u32>, s: vec4<f32> }
+fn wq_unit(rb: u32, nb: u32, u: u32) -> WqUnit {
+    let q = W4[(rb >> 2u) + u];
+    let h = W[rb + 4u * nb + u];
+    let m = 0x0F0F0F0Fu;
+    let a = vec4<u32>((q.x & m) | wq_spread4(h & 15u), (q.y & m) | wq_spread4((h >> 4u) & 15u),
+                      (q.z & m) | wq_spread4((h >> 8u) & 15u), (q.w & m) | wq_spread4((h >> 12u) & 15u));
+    let b = vec4<u32>(((q.x >> 4u) & m) | wq_spread4((h >> 16u) & 15u), ((q.y >> 4u) & m) | wq_spread4((h >> 20u) & 15u),
+                      ((q.z >> 4u) & m) | wq_spread4((h >> 24u) & 15u), ((q.w >> 4u) & m) | wq_spread4(h >> 28u));
+    let dm = unpack2x16float(W[rb + 5u * nb + u]);
+    return WqUnit(a, b, vec4<f32>(dm.x, dm.x, dm.y, 0.0));
+}

@@ -55,3 +55,23 @@ fn wq_dot32(rb: u32, nb: u32, u: u32, xa: vec4<u32>, xb: vec4<u32>, dx: f32, sx:
     let sm = wq_scale_min(h.yzw, j);
     return dm.x * sm.x * dx * f32(s) - dm.y * sm.y * sx;
 }
+
+// wq_unit (matmul_q): sub-block u as int8 a (elements 0..15), b (16..31) with x = s.x a + s.z.
+const WQ_SPLIT: bool = false;
+const WQ_ASYM: bool = true;
+struct WqUnit { a: vec4<u32>, b: vec4<u32>, s: vec4<f32> }
+fn wq_unit(rb: u32, nb: u32, u: u32) -> WqUnit {
+    let v = (rb >> 2u) + 11u * (u >> 3u);
+    let j = u & 7u;
+    let h = W4[v];
+    let sh = vec4<u32>(4u * (j & 1u));
+    let m = vec4<u32>(0x0F0F0F0Fu);
+    let one = vec4<u32>(0x01010101u);
+    let jj = vec4<u32>(j);
+    let a = ((W4[v + 3u + 2u * (j >> 1u)] >> sh) & m) | (((W4[v + 1u] >> jj) & one) << vec4<u32>(4u));
+    let b = ((W4[v + 4u + 2u * (j >> 1u)] >> sh) & m) | (((W4[v + 2u] >> jj) & one) << vec4<u32>(4u));
+    let dm = unpack2x16float(h.x);
+    let sm = wq_scale_min(h.yzw, j);
+    let sc = dm.x * sm.x;
+    return WqUnit(a, b, vec4<f32>(sc, sc, -dm.y * sm.y, 0.0));
+}

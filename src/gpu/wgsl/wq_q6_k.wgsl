@@ -66,3 +66,34 @@ fn wq_dot32(rb: u32, nb: u32, u: u32, xa: vec4<u32>, xb: vec4<u32>, dx: f32, sx:
     let scb = f32(bitcast<i32>(sw << (16u - sh)) >> 24u);
     return wq_d(rb, nb, b) * dx * (sca * f32(sa) + scb * f32(sb));
 }
+
+// wq_unit (matmul_q): unit u (32 elements, two scales) as signed int8 a (elements 0..15) with
+// x = s.x a and b (16..31) with x = s.y b.
+const WQ_SPLIT: bool = true;
+const WQ_ASYM: bool = false;
+struct WqUnit { a: vec4<u32>, b: vec4<u32>, s: vec4<f32> }
+fn wq_unit(rb: u32, nb: u32, u: u32) -> WqUnit {
+    let b = u >> 3u;
+    let j = u & 7u;
+    let hh = j >> 2u;
+    let k = j & 3u;
+    let v = (rb >> 2u) + 13u * b;
+    let la = W4[v + 4u * hh + 2u * (k & 1u)];
+    let lb = W4[v + 4u * hh + 2u * (k & 1u) + 1u];
+    let ha = W4[v + 8u + 2u * hh];
+    let hb = W4[v + 9u + 2u * hh];
+    let ls = vec4<u32>(4u * (k >> 1u));
+    let hs = vec4<u32>(2u * k);
+    let m = vec4<u32>(0x0F0F0F0Fu);
+    let m2 = vec4<u32>(0x03030303u);
+    let qa = ((la >> ls) & m) | (((ha >> hs) & m2) << vec4<u32>(4u));
+    let qb = ((lb >> ls) & m) | (((hb >> hs) & m2) << vec4<u32>(4u));
+    let c = vec4<u32>(0x80808080u);
+    let t = vec4<u32>(0x20202020u);
+    let sw = W[(v << 2u) + 48u + (j >> 1u)];
+    let sh = 16u * (j & 1u);
+    let d = wq_d(rb, nb, b);
+    let sca = f32(bitcast<i32>(sw << (24u - sh)) >> 24u);
+    let scb = f32(bitcast<i32>(sw << (16u - sh)) >> 24u);
+    return WqUnit(((qa | c) - t) ^ c, ((qb | c) - t) ^ c, vec4<f32>(d * sca, d * scb, 0.0, 0.0));
+}

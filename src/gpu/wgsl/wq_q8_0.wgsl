@@ -27,3 +27,13 @@ fn wq_dot32(rb: u32, nb: u32, u: u32, xa: vec4<u32>, xb: vec4<u32>, dx: f32, sx:
             dot4I8Packed(b.z, xb.z) + dot4I8Packed(b.w, xb.w);
     return wq_d(rb, nb, u) * dx * f32(s);
 }
+
+// wq_unit (matmul_q): unit u as int8 a (elements 0..15), b (16..31) with x = s.x a.
+const WQ_SPLIT: bool = false;
+const WQ_ASYM: bool = false;
+struct WqUnit { a: vec4<u32>, b: vec4<u32>, s: vec4<f32> }
+fn wq_unit(rb: u32, nb: u32, u: u32) -> WqUnit {
+    let v = (rb >> 2u) + 2u * u;
+    let d = wq_d(rb, nb, u);
+    return WqUnit(W4[v], W4[v + 1u], vec4<f32>(d, d, 0.0, 0.0));
+}
