@@ -88,6 +88,8 @@ el "models"
 mkdir -p /tmp/models
 MODELS="qwen2.5-0.5b:q4_0 llama-2-7b:q4_0 llama-3.1-8b:q4_0 llama-3.2-1b:q4_k_m llama-3.1-8b:q4_k_m"
 [ "$MODE" = prefill ] && MODELS=${PREFILL_MODELS:-"qwen2.5-0.5b:q4_0 llama-2-7b:q4_0 llama-3.2-1b:q4_k_m"}
+SWEEP_MODELS=${SWEEP_MODELS:-"llama-2-7b:q4_0 llama-3.1-8b:q4_0"}
+[ "$MODE" = sweep ] && MODELS=$SWEEP_MODELS
 for mt in $MODELS; do
     like=${mt%%:*}; ty=${mt##*:}
     [ -f /tmp/models/$like-$ty.gguf ] || $B/hearth synth --like $like --type $ty -o /tmp/models/$like-$ty.gguf > /dev/null
@@ -161,14 +163,17 @@ fi
 
 if [ "$MODE" = sweep ] || [ "$MODE" = all ]; then
     el "variant sweep"
-    VARIANTS=("FAST=1" "FAST=1 WG=256" "FAST=1 WG=1024" "FAST=0")
-    for f in /tmp/models/llama-2-7b-q4_0.gguf /tmp/models/llama-3.1-8b-q4_0.gguf; do
+    # DECODE_VARIANTS: ';'-separated sets of HEARTH_GPU_* settings; SWEEP_MODELS: like:type list
+    IFS=';' read -r -a VARIANTS <<< "${DECODE_VARIANTS:-FAST=1;FAST=1 WG=256;FAST=1 WG=1024;FAST=0}"
+    for mt in $SWEEP_MODELS; do
+        f=/tmp/models/${mt%%:*}-${mt##*:}.gguf
+        [ -f $f ] || $B/hearth synth --like ${mt%%:*} --type ${mt##*:} -o $f > /dev/null
         for v in "${VARIANTS[@]}"; do
             env_args=""; kv="--kv16"
             for kv_ in $v; do
                 if [ "$kv_" = KV=32 ]; then kv=""; else env_args="$env_args HEARTH_GPU_$kv_"; fi
             done
-            r=$(env $env_args timeout 90 $B/gpu_bench --json $kv -p 0 -n 128 --reps 2 --model $f 2>&1 | grep '^{' | python3 -c "import json,sys; j=json.loads(sys.stdin.read()); print(f\"tg128 {j['decode_tok_s']:7.1f} eval1 {j['eval_tok_s']:7.1f} {j['decode_gb_s']:6.0f} GB/s\")" 2>&1)
+            r=$(env $env_args timeout 90 $B/gpu_bench --json $kv -p 512 -n 128 --reps 2 --model $f 2>&1 | grep '^{' | python3 -c "import json,sys; j=json.loads(sys.stdin.read()); print(f\"pp512 {j['prefill_tok_s']:8.1f} tg128 {j['decode_tok_s']:7.1f} eval1 {j['eval_tok_s']:7.1f} {j['decode_gb_s']:6.0f} GB/s\")" 2>&1)
             echo "sweep $(basename $f) [$v] $r" | tee -a "$SUMMARY"
         done
     done

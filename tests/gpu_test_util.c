@@ -67,18 +67,10 @@ int gtu_read(gpu_device *d, gpu_buffer *b, uint64_t off, void *dst, size_t n) {
 }
 
 gpu_kernel *gtu_kernel(gpu_device *d, const char *module, const char *kernel, const gpu_const *c, int nc) {
-    const char *srcs[2];
-    int n = 0;
-    if (module) {
-        srcs[n] = gpu_wgsl(module);
-        if (!srcs[n++]) {
-            fprintf(stderr, "no WGSL module %s\n", module);
-            return NULL;
-        }
-    }
-    srcs[n] = gpu_wgsl(kernel);
-    if (!srcs[n++]) {
-        fprintf(stderr, "no WGSL kernel %s\n", kernel);
+    const char *srcs[4];
+    int n = gpu_wgsl_sources(module, kernel, srcs, 4);
+    if (n < 0) {
+        fprintf(stderr, "no WGSL kernel %s with modules %s\n", kernel, module ? module : "-");
         return NULL;
     }
     gpu_kernel *k = NULL;

@@ -76,6 +76,7 @@ typedef struct mv_case {
     int int_path;  /* matvec_q vs matvec_f */
     int tu, rpt;
     int norm, bias, epi;
+    int sg;        /* matvec_q: lanes reduced by subgroup shuffles (sg_on) */
 } mv_case;
 
 /* Runs one matvec and compares; returns the nmse. */
@@ -113,7 +114,9 @@ static double run_matvec(host_w *w, const mv_case *c) {
     gpu_buffer *bb = gtu_upload(dev, bias, (size_t)rows * 4), *by = gtu_upload(dev, y0, (size_t)rows * 4);
     gpu_const k[] = {{"N", (double)n}, {"TU", c->tu}, {"RPT", c->epi == 2 ? 2 : c->rpt}, {"NORM", c->norm},
                      {"BIAS", c->bias}, {"EPI", c->epi}};
-    gpu_kernel *kr = gtu_kernel(dev, gpu_pack_module(w->type), c->int_path ? "matvec_q" : "matvec_f", k, 6);
+    char mods[48];
+    snprintf(mods, sizeof mods, "%s%s", c->int_path ? (c->sg ? "sg_on," : "sg_off,") : "", gpu_pack_module(w->type));
+    gpu_kernel *kr = gtu_kernel(dev, mods, c->int_path ? "matvec_q" : "matvec_f", k, 6);
     double e = 1;
     float *out = malloc(sizeof(float) * (size_t)n_out);
     if (kr && bx && bg && bb && by) {
@@ -168,28 +171,34 @@ static void test_matvec(void) {
                     continue;
                 }
                 w.rows = rows; /* use the first rows (swiglu uses all 2*rows) */
+                /* the subgroup cases run where the adapter's subgroups hold TU lanes (SwiftShader:
+                 * 4; NVIDIA: 32) */
+                const gpu_info *gi = gpu_device_info(dev);
+                int sg_max = gi->has_subgroups ? (int)gi->subgroup_min : 0;
                 mv_case cases[] = {
-                    {0, 64, 2, 0, 0, 0}, {0, 32, 4, 1, 1, 0}, {0, 256, 1, 1, 0, 1},
-                    {1, 64, 2, 0, 0, 0}, {1, 32, 4, 1, 1, 0}, {1, 256, 1, 1, 0, 1},
+                    {0, 64, 2, 0, 0, 0, 0}, {0, 32, 4, 1, 1, 0, 0}, {0, 256, 1, 1, 0, 1, 0},
+                    {1, 64, 2, 0, 0, 0, 0}, {1, 32, 4, 1, 1, 0, 0}, {1, 256, 1, 1, 0, 1, 0},
+                    {1, sg_max, 2, 1, 1, 0, 1}, {1, sg_max, 1, 0, 0, 1, 1}, {1, sg_max >= 16 ? 16 : sg_max, 4, 1, 0, 0, 1},
                 };
                 for (size_t ci = 0; ci < H_ARRAY_LEN(cases); ci++) {
                     if (cases[ci].int_path && !gpu_pack_has_int(t)) continue;
+                    if (cases[ci].sg && (sg_max < 2 || ci % 3 != (ti + (size_t)ni) % 3)) continue;
                     /* quick: one epilogue per path, rotating with the type */
-                    if (!full && ci % 3 != (ti + (size_t)cases[ci].int_path) % 3) continue;
+                    if (!full && !cases[ci].sg && ci % 3 != (ti + (size_t)cases[ci].int_path) % 3) continue;
                     double e = run_matvec(&w, &cases[ci]);
                     /* Float arithmetic only (the int path is compared with an exact emulation of
                      * its activation rounding): errors are f32 rounding, nmse ~1e-13..1e-11. 1e-8
                      * still catches one wrong element in 10^4. */
-                    CHECK_MSG(e < 1e-8, "matvec_%c %s n=%lld rows=%lld tu=%d rpt=%d norm=%d bias=%d epi=%d: nmse %.3g",
+                    CHECK_MSG(e < 1e-8, "matvec_%c %s n=%lld rows=%lld tu=%d rpt=%d norm=%d bias=%d epi=%d sg=%d: nmse %.3g",
                               cases[ci].int_path ? 'q' : 'f', quant_type_name(t), (long long)w.n, (long long)rows,
-                              cases[ci].tu, cases[ci].rpt, cases[ci].norm, cases[ci].bias, cases[ci].epi, e);
+                              cases[ci].tu, cases[ci].rpt, cases[ci].norm, cases[ci].bias, cases[ci].epi, cases[ci].sg, e);
                 }
                 /* SwiGLU epilogue: gate rows [0, rows), up rows [rows, 2 rows) */
                 w.rows = rows * 2;
                 for (int ip = 0; ip < 2; ip++) {
                     if (ip && !gpu_pack_has_int(t)) continue;
                     if (!full && (ti + (size_t)ip) % 3) continue;
-                    mv_case c = {ip, 64, 2, 1, 0, 2};
+                    mv_case c = {ip, 64, 2, 1, 0, 2, 0};
                     double e = run_matvec(&w, &c);
                     CHECK_MSG(e < 1e-8, "matvec_%c swiglu %s n=%lld rows=%lld: nmse %.3g", ip ? 'q' : 'f',
                               quant_type_name(t), (long long)w.n, (long long)rows, e);

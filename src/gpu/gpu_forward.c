@@ -95,11 +95,30 @@ static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
     uint32_t wg = g->wg_override ? (uint32_t)g->wg_override : pr->int_path && n >= 4096 ? 512 : 256;
     wg = H_MIN(wg, in->max_invocations);
     if (wg < tu) wg = tu;
+    /* Enough workgroups to keep the device busy: matrices with few rows (7B's attention output
+     * and FFN down: 4096 rows = 64 workgroups of 64 rows) take 1 row per set, then more lanes
+     * per row, until there are HEARTH_GPU_MINWG (128) workgroups (swept on an H100, docs/GPU.md). */
+    if (!g->tu_override && !g->rpt_override) {
+        uint32_t lanes_max = 1;
+        while (lanes_max < units && lanes_max < wg) lanes_max *= 2;
+        for (;;) {
+            uint64_t n_sets = epi == 2 ? (uint64_t)t->rows / 2 : ((uint64_t)t->rows + pr->rpt - 1) / pr->rpt;
+            uint64_t n_wg = (n_sets + wg / tu - 1) / (wg / tu);
+            if (n_wg >= (uint64_t)g->minwg) break;
+            if (epi != 2 && pr->rpt > 1) pr->rpt = 1;
+            else if (tu < lanes_max) tu *= 2;
+            else break;
+        }
+    }
     pr->tu = tu;
     pr->wg = wg;
+    /* lanes reduced by subgroup shuffles where the adapter's subgroups hold a whole row set */
+    int sg = pr->int_path && g->sg && in->has_subgroups && in->subgroup_min >= tu;
+    char mods[48];
+    snprintf(mods, sizeof mods, "%s%s", pr->int_path ? (sg ? "sg_on," : "sg_off,") : "", gpu_pack_module(t->type));
     gpu_const c[] = {{"N", n}, {"TU", pr->tu}, {"RPT", pr->rpt}, {"NORM", norm != NULL}, {"BIAS", pr->bias},
                      {"EPI", epi}, {"WG", pr->wg}};
-    int st = gw_kernel(g, gpu_pack_module(t->type), pr->int_path ? "matvec_q" : "matvec_f", c, 7, &pr->k, err);
+    int st = gw_kernel(g, mods, pr->int_path ? "matvec_q" : "matvec_f", c, 7, &pr->k, err);
     if (st) return st;
     for (int i = 0; i < t->n_pieces; i++) {
         gw_piece *p = &t->p[i];

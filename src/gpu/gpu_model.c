@@ -36,11 +36,9 @@ int gw_kernel(gw_model *g, const char *module, const char *kernel, const gpu_con
         g->kernels = e;
         g->cap_kernels = cap;
     }
-    const char *srcs[2];
-    int n = 0;
-    if (module && !(srcs[n++] = gpu_wgsl(module)))
-        return h_err(err, HEARTH_ERR_INTERNAL, "webgpu: no WGSL module %s", module);
-    if (!(srcs[n++] = gpu_wgsl(kernel))) return h_err(err, HEARTH_ERR_INTERNAL, "webgpu: no WGSL kernel %s", kernel);
+    const char *srcs[4];
+    int n = gpu_wgsl_sources(module, kernel, srcs, 4);
+    if (n < 0) return h_err(err, HEARTH_ERR_INTERNAL, "webgpu: no WGSL kernel %s with modules %s", kernel, module ? module : "-");
     gpu_kernel *kk;
     char label[64];
     snprintf(label, sizeof label, "%s%s%s", kernel, module ? "+" : "", module ? module : "");
@@ -292,6 +290,8 @@ int webgpu_model_init(hearth_model *m, hearth_error *err) {
     g->tm_override = env_int("HEARTH_GPU_TM", 0);
     g->wg_override = env_int("HEARTH_GPU_WG", 0);
     g->mmq = env_int("HEARTH_GPU_MMQ", 1);
+    g->minwg = env_int("HEARTH_GPU_MINWG", 128);
+    g->sg = env_int("HEARTH_GPU_SG", 1);
     g->mmq_tm = env_int("HEARTH_GPU_MMQ_TM", 0);
     g->mmq_tn = env_int("HEARTH_GPU_MMQ_TN", 0);
     g->mmq_ku = env_int("HEARTH_GPU_MMQ_KU", 0);

@@ -69,6 +69,8 @@ typedef struct gw_model {
     int tu_override, rpt_override, tm_override, wg_override;
     int mmq;              /* HEARTH_GPU_MMQ=0: prefill of quantized types on matmul_f */
     int mmq_tm, mmq_tn, mmq_ku;
+    int minwg;            /* HEARTH_GPU_MINWG: workgroups a decode matvec should have at least */
+    int sg;               /* HEARTH_GPU_SG=0: no subgroup reductions */
 } gw_model;
 
 /* Kernel from (module, kernel, constants), compiled once per model and cached. */

@@ -109,25 +109,37 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
             }
         }
     }
-    let base = (tid / TU) * TU * RPT;
-    for (var i = 0u; i < RPT; i++) { red[base + i * TU + lane] = acc[i]; }
-    workgroupBarrier();
-    for (var s = TU / 2u; s > 0u; s >>= 1u) {
-        if (lane < s) {
-            for (var i = 0u; i < RPT; i++) { red[base + i * TU + lane] += red[base + i * TU + lane + s]; }
+    // the TU lanes of a row set: subgroup shuffles (sg_on module, TU <= the subgroup size), or a
+    // tree in workgroup memory
+    var res = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    if (SG) {
+        for (var i = 0u; i < RPT; i++) {
+            var v = acc[i];
+            for (var m = TU / 2u; m > 0u; m >>= 1u) { v += sg_xor(v, m); }
+            res[i] = v;
         }
+    } else {
+        let base = (tid / TU) * TU * RPT;
+        for (var i = 0u; i < RPT; i++) { red[base + i * TU + lane] = acc[i]; }
         workgroupBarrier();
+        for (var s = TU / 2u; s > 0u; s >>= 1u) {
+            if (lane < s) {
+                for (var i = 0u; i < RPT; i++) { red[base + i * TU + lane] += red[base + i * TU + lane + s]; }
+            }
+            workgroupBarrier();
+        }
+        for (var i = 0u; i < RPT; i++) { res[i] = red[base + i * TU]; }
     }
     if (lane == 0u && rs < P.n_sets) {
         if (EPI == 2u) {
-            let g = red[base];
-            let u = red[base + TU];
+            let g = res[0];
+            let u = res[1];
             Y[P.y_off + rs] = g / (1.0 + exp(-g)) * u;
         } else {
             for (var i = 0u; i < RPT; i++) {
                 if (!ok[i]) { continue; }
                 let r = rs * P.set_a + i * P.set_b;
-                var v = red[base + i * TU];
+                var v = res[i];
                 if (BIAS) { v += B[P.b_off + r]; }
                 if (EPI == 1u) { Y[P.y_off + r] += v; } else { Y[P.y_off + r] = v; }
             }

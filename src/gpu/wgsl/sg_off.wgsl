@@ -1,0 +1,3 @@
+// sg_off.wgsl — prefix module: no subgroups (kernels reduce through workgroup memory).
+const SG: bool = false;
+fn sg_xor(v: f32, m: u32) -> f32 { return v; }
