@@ -681,7 +681,7 @@ static void test_rope_and_prefill_attention(void) {
     att_cfg cfgs[] = {{8, 2, 32, 0, 0, 0}, {4, 2, 64, 1, 1, 1}, {6, 6, 16, 0, 1, 0}, {4, 1, 128, 1, 0, 1},
                       {2, 2, 8, 0, 0, 0},  {2, 1, 80, 0, 0, 1}, {2, 2, 256, 1, 0, 1}};
     const int Ts[] = {37, 100, 130, 70, 65, 20, 66}, pos0s[] = {20, 0, 7, 90, 3, 60, 1};
-    const int n_ctx = 200;
+    const int n_ctx = 200; /* <= 256: the reference's score row */
     const float eps = 1e-6f;
     for (size_t ci = 0; ci < H_ARRAY_LEN(cfgs); ci++) {
         att_cfg c = cfgs[ci];
@@ -729,7 +729,7 @@ static void test_rope_and_prefill_attention(void) {
         for (int t = 0; t < T; t++)
             for (int h = 0; h < c.nh; h++) {
                 int g = h / G, P = pos0 + t;
-                double sc[128], m = -1e300, l = 0;
+                double sc[256], m = -1e300, l = 0; /* n_ctx <= 256 */
                 const double *qh = q + ((size_t)t * c.nh + h) * c.hd;
                 for (int p = 0; p <= P; p++) {
                     double d = 0;

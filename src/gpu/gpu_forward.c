@@ -964,7 +964,9 @@ int webgpu_profile_prefill(hearth_session *s, int n_tok, int reps, webgpu_profil
                     uint32_t prm3[4] = {F, 0, 0, 0};
                     gpu_dispatch(S->d, S->k_swiglu, S->swiglu, prm3, sizeof prm3, (F + 255) / 256, n, 1);
                 } else if (grp == 1) {
-                    quant_in(S, 0, n, L->mm_qkv[0].int_path);
+                    int any_int = 0;
+                    for (int i = 0; i < nq; i++) any_int |= L->mm_qkv[i].int_path;
+                    quant_in(S, 0, n, any_int);
                     for (int i = 0; i < nq; i++) {
                         run_mm(S, &L->mm_qkv[i], n, E, 0, ldq);
                         if (r == 0) flops += prod_flops(&L->mm_qkv[i], n);
@@ -981,7 +983,7 @@ int webgpu_profile_prefill(hearth_session *s, int n_tok, int reps, webgpu_profil
                     run_mm(S, &L->mm_wo, n, qd, 0, E);
                     if (r == 0) flops += prod_flops(&L->mm_wo, n);
                 } else if (grp == 4) {
-                    quant_in(S, 0, n, L->mm_gu[0].int_path);
+                    quant_in(S, 0, n, L->mm_gu[0].int_path || (ng > 1 && L->mm_gu[1].int_path));
                     for (int i = 0; i < ng; i++) {
                         run_mm(S, &L->mm_gu[i], n, E, 0, 2 * F);
                         if (r == 0) flops += prod_flops(&L->mm_gu[i], n);
