@@ -112,11 +112,13 @@ static double run_matvec(host_w *w, const mv_case *c) {
 
     gpu_buffer *bx = gtu_upload(dev, x, (size_t)n * 4), *bg = gtu_upload(dev, g, (size_t)n * 4);
     gpu_buffer *bb = gtu_upload(dev, bias, (size_t)rows * 4), *by = gtu_upload(dev, y0, (size_t)rows * 4);
+    const gpu_info *gi = gpu_device_info(dev);
     gpu_const k[] = {{"N", (double)n}, {"TU", c->tu}, {"RPT", c->epi == 2 ? 2 : c->rpt}, {"NORM", c->norm},
-                     {"BIAS", c->bias}, {"EPI", c->epi}};
+                     {"BIAS", c->bias}, {"EPI", c->epi}, {"SGMIN", c->sg ? gi->subgroup_min : 1},
+                     {"QSG", c->sg && gi->subgroup_min >= 8}};
     char mods[48];
     snprintf(mods, sizeof mods, "%s%s", c->int_path ? (c->sg ? "sg_on," : "sg_off,") : "", gpu_pack_module(w->type));
-    gpu_kernel *kr = gtu_kernel(dev, mods, c->int_path ? "matvec_q" : "matvec_f", k, 6);
+    gpu_kernel *kr = gtu_kernel(dev, mods, c->int_path ? "matvec_q" : "matvec_f", k, c->int_path ? 8 : 6);
     double e = 1;
     float *out = malloc(sizeof(float) * (size_t)n_out);
     if (kr && bx && bg && bb && by) {

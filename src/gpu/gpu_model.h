@@ -71,6 +71,7 @@ typedef struct gw_model {
     int mmq_tm, mmq_tn, mmq_ku;
     int minwg;            /* HEARTH_GPU_MINWG: workgroups a decode matvec should have at least */
     int sg;               /* HEARTH_GPU_SG=0: no subgroup reductions */
+    int qit;              /* HEARTH_GPU_QIT: matvec_q quantizes x by subgroups up to this many passes */
 } gw_model;
 
 /* Kernel from (module, kernel, constants), compiled once per model and cached. */

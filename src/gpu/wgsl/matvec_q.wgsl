@@ -37,6 +37,8 @@ override RPT: u32 = 2u;     // rows per rs (<= 4)
 override NORM: bool = false;
 override BIAS: bool = false;
 override EPI: u32 = 0u;
+override SGMIN: u32 = 1u;   // with sg_on: the adapter's smallest subgroup size (power of two)
+override QSG: bool = false; // with sg_on and SGMIN >= 8: x quantized by groups of 8 lanes
 override NU: u32 = N / 32u;
 override XS_LEN: u32 = N / 16u;
 override RED_LEN: u32 = WG * 4u;
@@ -55,36 +57,73 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
             let v = X[x0 + i];
             ss += dot(v, v);
         }
-        red[tid] = ss;
-        workgroupBarrier();
-        for (var s = WG / 2u; s > 0u; s >>= 1u) {
-            if (tid < s) { red[tid] += red[tid + s]; }
+        if (SG && SGMIN >= 2u) {
+            // butterfly within aligned groups of SGMIN lanes, then one partial per group
+            for (var m = SGMIN / 2u; m > 0u; m >>= 1u) { ss += sg_xor(ss, m); }
+            if (tid % SGMIN == 0u) { red[tid / SGMIN] = ss; }
             workgroupBarrier();
+            var tot = 0.0;
+            for (var i = 0u; i < WG / SGMIN; i++) { tot += red[i]; }
+            scale = inverseSqrt(tot / f32(N) + P.eps);
+        } else {
+            red[tid] = ss;
+            workgroupBarrier();
+            for (var s = WG / 2u; s > 0u; s >>= 1u) {
+                if (tid < s) { red[tid] += red[tid + s]; }
+                workgroupBarrier();
+            }
+            scale = inverseSqrt(red[0] / f32(N) + P.eps);
         }
-        scale = inverseSqrt(red[0] / f32(N) + P.eps);
         workgroupBarrier();
     }
-    for (var u = tid; u < NU; u += WG) {
-        var v: array<vec4<f32>, 8>;
-        var amax = 0.0;
-        for (var k = 0u; k < 8u; k++) {
-            var t = X[x0 + 8u * u + k];
-            if (NORM) { t = t * G[8u * u + k] * scale; }
-            v[k] = t;
-            let a = abs(t);
-            amax = max(amax, max(max(a.x, a.y), max(a.z, a.w)));
+    if (SG && QSG) {
+        // 8 lanes per unit, 4 elements each: amax and sum by shuffles (every thread busy)
+        for (var e = tid; e < N / 4u; e += WG) {
+            var t = X[x0 + e];
+            if (NORM) { t = t * G[e] * scale; }
+            let a4 = abs(t);
+            var amax = max(max(a4.x, a4.y), max(a4.z, a4.w));
+            amax = max(amax, sg_xor(amax, 1u));
+            amax = max(amax, sg_xor(amax, 2u));
+            amax = max(amax, sg_xor(amax, 4u));
+            var id = 0.0;
+            if (amax != 0.0) { id = 127.0 / amax; }
+            let q = vec4<i32>(round(t * id));
+            var qs = f32(q.x + q.y + q.z + q.w);
+            qs += sg_xor(qs, 1u);
+            qs += sg_xor(qs, 2u);
+            qs += sg_xor(qs, 4u);
+            let u = e / 8u;
+            let k = e % 8u;
+            xs[2u * u + k / 4u][k % 4u] = pack4xI8(q);
+            if (k == 0u) {
+                let d = amax / 127.0;
+                xd[u] = vec2<f32>(d, d * qs);
+            }
         }
-        let d = amax / 127.0;
-        var id = 0.0;
-        if (amax != 0.0) { id = 127.0 / amax; }
-        var qs = vec4<i32>(0);
-        for (var k = 0u; k < 8u; k++) {
-            let q = vec4<i32>(round(v[k] * id));
-            qs += q;
-            let p = pack4xI8(q);
-            if (k < 4u) { xs[2u * u][k] = p; } else { xs[2u * u + 1u][k - 4u] = p; }
+    } else {
+        for (var u = tid; u < NU; u += WG) {
+            var v: array<vec4<f32>, 8>;
+            var amax = 0.0;
+            for (var k = 0u; k < 8u; k++) {
+                var t = X[x0 + 8u * u + k];
+                if (NORM) { t = t * G[8u * u + k] * scale; }
+                v[k] = t;
+                let a = abs(t);
+                amax = max(amax, max(max(a.x, a.y), max(a.z, a.w)));
+            }
+            let d = amax / 127.0;
+            var id = 0.0;
+            if (amax != 0.0) { id = 127.0 / amax; }
+            var qs = vec4<i32>(0);
+            for (var k = 0u; k < 8u; k++) {
+                let q = vec4<i32>(round(v[k] * id));
+                qs += q;
+                let p = pack4xI8(q);
+                if (k < 4u) { xs[2u * u][k] = p; } else { xs[2u * u + 1u][k - 4u] = p; }
+            }
+            xd[u] = vec2<f32>(d, d * f32(qs.x + qs.y + qs.z + qs.w));
         }
-        xd[u] = vec2<f32>(d, d * f32(qs.x + qs.y + qs.z + qs.w));
     }
     workgroupBarrier();
 
