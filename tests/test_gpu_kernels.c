@@ -556,7 +556,9 @@ static uint32_t *cache_words(const float *v, size_t n, int f16, size_t *words) {
 
 static void test_attention_decode(void) {
     if (!dev) return;
-    att_cfg cfgs[] = {{8, 2, 32, 0, 0, 0}, {8, 2, 64, 1, 1, 1}, {4, 4, 16, 1, 0, 0}, {14, 2, 64, 1, 0, 1}};
+    /* GQA groups of 4, 1, 7, 4 and 16 */
+    att_cfg cfgs[] = {{8, 2, 32, 0, 0, 0}, {8, 2, 64, 1, 1, 1}, {4, 4, 16, 1, 0, 0}, {14, 2, 64, 1, 0, 1},
+                      {8, 2, 128, 0, 0, 1}, {16, 1, 32, 0, 0, 1}};
     int positions[] = {0, 77, 300};
     const int n_ctx = 400;
     const float eps = 1e-6f;
