@@ -183,9 +183,12 @@ static int setup_mm(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
         uint32_t tn = g->mmq_tn ? (uint32_t)g->mmq_tn : t->rows >= 2048 && t->n >= 2048 ? 8 : 4;
         uint32_t ku = g->mmq_ku ? (uint32_t)g->mmq_ku : 2;
         tm = H_MAX(1u, H_MIN(tm, 8u)), tn = H_MAX(1u, H_MIN(tn, 8u)), ku = H_MAX(1u, H_MIN(ku, 8u));
-        while (ku > 1 && (uint64_t)ku * (16 * tn * 48 + 16 * tm * 40) > in->max_workgroup_storage) ku /= 2;
-        while (tn > 1 && (uint64_t)ku * (16 * tn * 48 + 16 * tm * 40) > in->max_workgroup_storage) tn /= 2;
-        while (tm > 1 && (uint64_t)ku * (16 * tn * 48 + 16 * tm * 40) > in->max_workgroup_storage) tm /= 2;
+        /* workgroup memory: per unit, 16 TN weight units (48 bytes) and 16 TM activations (40) */
+#define MMQ_SMEM ((uint64_t)ku * 16 * (tn * 48 + tm * 40))
+        while (ku > 1 && MMQ_SMEM > in->max_workgroup_storage) ku /= 2;
+        while (tn > 1 && MMQ_SMEM > in->max_workgroup_storage) tn /= 2;
+        while (tm > 1 && MMQ_SMEM > in->max_workgroup_storage) tm /= 2;
+#undef MMQ_SMEM
         pr->int_path = 1;
         pr->bm = 16 * tm;
         pr->bn = 16 * tn;
@@ -527,6 +530,40 @@ static void record_attn_decode(gs_state *S, gs_layer *L, const model_hparams *hp
     gpu_dispatch(S->d, S->k_att_dec, L->att_dec, prm, sizeof prm, n_chunks, (uint32_t)hp->n_head_kv, 1);
 }
 
+/* Dispatches shared by the forward pass and the prefill profile. */
+static void record_rms(gs_state *S, gpu_bindings *b, uint32_t n) {
+    uint32_t prm[4] = {0, 0, 0, 0};
+    memcpy(&prm[2], &S->eps, 4);
+    gpu_dispatch(S->d, S->k_rms, b, prm, sizeof prm, n, 1, 1);
+}
+
+static void record_rope(gs_state *S, gs_layer *L, const model_hparams *hp, int pos, uint32_t n) {
+    uint32_t prm[4] = {(uint32_t)pos, (uint32_t)S->n_ctx, 0, 0};
+    memcpy(&prm[2], &S->eps, 4);
+    gpu_dispatch(S->d, S->k_rope, L->rope, prm, sizeof prm, (uint32_t)(hp->n_head + 2 * hp->n_head_kv), n, 1);
+}
+
+static void record_attn_prefill(gs_state *S, gs_layer *L, const model_hparams *hp, int pos, uint32_t n) {
+    uint32_t prm[4] = {(uint32_t)pos, n, (uint32_t)S->n_ctx, 0};
+    memcpy(&prm[3], &S->att_scale, 4);
+    gpu_dispatch(S->d, S->k_att_pre, L->att_pre, prm, sizeof prm, (n + GW_ATT_BQ - 1) / GW_ATT_BQ,
+                 (uint32_t)hp->n_head, 1);
+}
+
+static void record_swiglu(gs_state *S, uint32_t n_ff, uint32_t n) {
+    uint32_t prm[4] = {n_ff, 0, 0, 0};
+    gpu_dispatch(S->d, S->k_swiglu, S->swiglu, prm, sizeof prm, (n_ff + 255) / 256, n, 1);
+}
+
+/* Prefill products that read the same input (0 xn, 1 att, 2 h): quant_x once if any of them
+ * takes the integer path, then each matmul. */
+static void record_mm_group(gs_state *S, gs_prod *pr, int count, int src, uint32_t n, uint32_t ldx, uint32_t ldy) {
+    int any_int = 0;
+    for (int i = 0; i < count; i++) any_int |= pr[i].int_path;
+    quant_in(S, src, n, any_int);
+    for (int i = 0; i < count; i++) run_mm(S, &pr[i], n, ldx, 0, ldy);
+}
+
 /* Records the forward pass of n tokens at positions pos..pos+n-1 (ids from the ids buffer, or
  * from token slot `tok_slot` of the decode loop when n == 1 and tok_slot >= 0). The logits of
  * the last token (or of all n with all_logits) end in the logits buffer. */
@@ -546,26 +583,9 @@ static void record_forward(hearth_session *s, int n, int pos, int tok_slot, int 
     for (int l = 0; l < hp->n_layer; l++) {
         gw_layer *G = &g->layers[l];
         gs_layer *L = &S->layers[l];
-        int nq = G->qkv_fused ? 1 : 3;
-        uint32_t prm_rms[4] = {0, 0, 0, 0};
-        memcpy(&prm_rms[2], &S->eps, 4);
+        int nq = G->qkv_fused ? 1 : 3, ng = G->gu_fused ? 1 : 2;
         if (n == 1) {
             for (int i = 0; i < nq; i++) run_mv(S, &L->mv_qkv[i], 0);
-        } else {
-            gpu_dispatch(S->d, S->k_rms, L->rms_attn, prm_rms, sizeof prm_rms, (uint32_t)n, 1, 1);
-            uint32_t ldq = qd + 2 * (uint32_t)hp->n_head_kv * hd;
-            int any_int = 0;
-            for (int i = 0; i < nq; i++) any_int |= L->mm_qkv[i].int_path;
-            quant_in(S, 0, (uint32_t)n, any_int);
-            for (int i = 0; i < nq; i++) run_mm(S, &L->mm_qkv[i], (uint32_t)n, E, 0, ldq);
-        }
-        if (n > 1) {
-            uint32_t prm_rope[4] = {(uint32_t)pos, (uint32_t)S->n_ctx, 0, 0};
-            memcpy(&prm_rope[2], &S->eps, 4);
-            gpu_dispatch(S->d, S->k_rope, L->rope, prm_rope, sizeof prm_rope,
-                         (uint32_t)(hp->n_head + 2 * hp->n_head_kv), (uint32_t)n, 1);
-        }
-        if (n == 1) {
             /* RoPE and the KV store of this token happen inside attn_decode */
             uint32_t n_chunks = ((uint32_t)pos + ATT_CHUNK) / ATT_CHUNK;
             record_attn_decode(S, L, hp, pos, n_chunks);
@@ -574,42 +594,25 @@ static void record_forward(hearth_session *s, int n, int pos, int tok_slot, int 
                 gpu_dispatch(S->d, S->k_att_red, S->att_red, prm2, sizeof prm2, (uint32_t)hp->n_head, 1, 1);
             }
             run_mv(S, &L->mv_wo, 0);
-            if (G->gu_fused) {
-                run_mv(S, &L->mv_gu[0], 0);
-            } else {
-                run_mv(S, &L->mv_gu[0], 0);
-                run_mv(S, &L->mv_gu[1], 0);
-                uint32_t prm3[4] = {F, 0, 0, 0};
-                gpu_dispatch(S->d, S->k_swiglu, S->swiglu, prm3, sizeof prm3, (F + 255) / 256, 1, 1);
-            }
+            for (int i = 0; i < ng; i++) run_mv(S, &L->mv_gu[i], 0);
+            if (!G->gu_fused) record_swiglu(S, F, 1);
             run_mv(S, &L->mv_down, 0);
         } else {
-            uint32_t prm[4] = {(uint32_t)pos, (uint32_t)n, (uint32_t)S->n_ctx, 0};
-            memcpy(&prm[3], &S->att_scale, 4);
-            gpu_dispatch(S->d, S->k_att_pre, L->att_pre, prm, sizeof prm, ((uint32_t)n + GW_ATT_BQ - 1) / GW_ATT_BQ,
-                         (uint32_t)hp->n_head, 1);
-            quant_in(S, 1, (uint32_t)n, L->mm_wo.int_path);
-            run_mm(S, &L->mm_wo, (uint32_t)n, qd, 0, E);
-            gpu_dispatch(S->d, S->k_rms, L->rms_ffn, prm_rms, sizeof prm_rms, (uint32_t)n, 1, 1);
-            quant_in(S, 0, (uint32_t)n, L->mm_gu[0].int_path || (!G->gu_fused && L->mm_gu[1].int_path));
-            if (G->gu_fused) {
-                run_mm(S, &L->mm_gu[0], (uint32_t)n, E, 0, 2 * F);
-            } else {
-                run_mm(S, &L->mm_gu[0], (uint32_t)n, E, 0, 2 * F);
-                run_mm(S, &L->mm_gu[1], (uint32_t)n, E, 0, 2 * F);
-            }
-            uint32_t prm3[4] = {F, 0, 0, 0};
-            gpu_dispatch(S->d, S->k_swiglu, S->swiglu, prm3, sizeof prm3, (F + 255) / 256, (uint32_t)n, 1);
-            quant_in(S, 2, (uint32_t)n, L->mm_down.int_path);
-            run_mm(S, &L->mm_down, (uint32_t)n, F, 0, E);
+            uint32_t ldq = qd + 2 * (uint32_t)hp->n_head_kv * hd;
+            record_rms(S, L->rms_attn, (uint32_t)n);
+            record_mm_group(S, L->mm_qkv, nq, 0, (uint32_t)n, E, ldq);
+            record_rope(S, L, hp, pos, (uint32_t)n);
+            record_attn_prefill(S, L, hp, pos, (uint32_t)n);
+            record_mm_group(S, &L->mm_wo, 1, 1, (uint32_t)n, qd, E);
+            record_rms(S, L->rms_ffn, (uint32_t)n);
+            record_mm_group(S, L->mm_gu, ng, 0, (uint32_t)n, E, 2 * F);
+            record_swiglu(S, F, (uint32_t)n);
+            record_mm_group(S, &L->mm_down, 1, 2, (uint32_t)n, F, E);
         }
     }
     if (all_logits && n > 1) {
-        uint32_t prm_rms[4] = {0, 0, 0, 0};
-        memcpy(&prm_rms[2], &S->eps, 4);
-        gpu_dispatch(S->d, S->k_rms, S->rms_out, prm_rms, sizeof prm_rms, (uint32_t)n, 1, 1);
-        quant_in(S, 0, (uint32_t)n, S->mm_out.int_path);
-        run_mm(S, &S->mm_out, (uint32_t)n, E, 0, (uint32_t)hp->n_vocab);
+        record_rms(S, S->rms_out, (uint32_t)n);
+        record_mm_group(S, &S->mm_out, 1, 0, (uint32_t)n, E, (uint32_t)hp->n_vocab);
         S->log_off = (uint32_t)(n - 1) * (uint32_t)hp->n_vocab;
     } else {
         run_mv(S, &S->mv_out, (uint32_t)(n - 1) * E);
@@ -887,10 +890,7 @@ int webgpu_profile_decode(hearth_session *s, int reps, webgpu_profile *out, hear
                         run_mv(S, &L->mv_gu[i], 0);
                         if (r == 0) bytes += prod_bytes(&L->mv_gu[i]);
                     }
-                    if (!G->gu_fused) {
-                        uint32_t prm3[4] = {(uint32_t)hp->n_ff, 0, 0, 0};
-                        gpu_dispatch(S->d, S->k_swiglu, S->swiglu, prm3, sizeof prm3, ((uint32_t)hp->n_ff + 255) / 256, 1, 1);
-                    }
+                    if (!G->gu_fused) record_swiglu(S, (uint32_t)hp->n_ff, 1);
                     break;
                 case 6:
                     run_mv(S, &L->mv_down, 0);
@@ -957,45 +957,26 @@ int webgpu_profile_prefill(hearth_session *s, int n_tok, int reps, webgpu_profil
                 gs_layer *L = &S->layers[l];
                 gw_layer *G = &g->layers[l];
                 int nq = G->qkv_fused ? 1 : 3, ng = G->gu_fused ? 1 : 2;
-                uint32_t prm_rms[4] = {0, 0, 0, 0};
-                memcpy(&prm_rms[2], &S->eps, 4);
                 if (grp == 0) {
-                    gpu_dispatch(S->d, S->k_rms, L->rms_attn, prm_rms, sizeof prm_rms, n, 1, 1);
-                    uint32_t prm_rope[4] = {0, (uint32_t)S->n_ctx, 0, 0};
-                    memcpy(&prm_rope[2], &S->eps, 4);
-                    gpu_dispatch(S->d, S->k_rope, L->rope, prm_rope, sizeof prm_rope,
-                                 (uint32_t)(hp->n_head + 2 * hp->n_head_kv), n, 1);
-                    gpu_dispatch(S->d, S->k_rms, L->rms_ffn, prm_rms, sizeof prm_rms, n, 1, 1);
-                    uint32_t prm3[4] = {F, 0, 0, 0};
-                    gpu_dispatch(S->d, S->k_swiglu, S->swiglu, prm3, sizeof prm3, (F + 255) / 256, n, 1);
+                    record_rms(S, L->rms_attn, n);
+                    record_rope(S, L, hp, 0, n);
+                    record_rms(S, L->rms_ffn, n);
+                    record_swiglu(S, F, n);
                 } else if (grp == 1) {
-                    int any_int = 0;
-                    for (int i = 0; i < nq; i++) any_int |= L->mm_qkv[i].int_path;
-                    quant_in(S, 0, n, any_int);
-                    for (int i = 0; i < nq; i++) {
-                        run_mm(S, &L->mm_qkv[i], n, E, 0, ldq);
-                        if (r == 0) flops += prod_flops(&L->mm_qkv[i], n);
-                    }
+                    record_mm_group(S, L->mm_qkv, nq, 0, n, E, ldq);
+                    for (int i = 0; i < nq && r == 0; i++) flops += prod_flops(&L->mm_qkv[i], n);
                 } else if (grp == 2) {
-                    uint32_t prm[4] = {0, n, (uint32_t)S->n_ctx, 0};
-                    memcpy(&prm[3], &S->att_scale, 4);
-                    gpu_dispatch(S->d, S->k_att_pre, L->att_pre, prm, sizeof prm, (n + GW_ATT_BQ - 1) / GW_ATT_BQ,
-                                 (uint32_t)hp->n_head, 1);
+                    record_attn_prefill(S, L, hp, 0, n);
                     /* causal: scores and values, n^2/2 positions per head */
                     if (r == 0) flops += 2ull * 2 * (uint64_t)n * (n + 1) / 2 * hd * (uint64_t)hp->n_head;
                 } else if (grp == 3) {
-                    quant_in(S, 1, n, L->mm_wo.int_path);
-                    run_mm(S, &L->mm_wo, n, qd, 0, E);
+                    record_mm_group(S, &L->mm_wo, 1, 1, n, qd, E);
                     if (r == 0) flops += prod_flops(&L->mm_wo, n);
                 } else if (grp == 4) {
-                    quant_in(S, 0, n, L->mm_gu[0].int_path || (ng > 1 && L->mm_gu[1].int_path));
-                    for (int i = 0; i < ng; i++) {
-                        run_mm(S, &L->mm_gu[i], n, E, 0, 2 * F);
-                        if (r == 0) flops += prod_flops(&L->mm_gu[i], n);
-                    }
+                    record_mm_group(S, L->mm_gu, ng, 0, n, E, 2 * F);
+                    for (int i = 0; i < ng && r == 0; i++) flops += prod_flops(&L->mm_gu[i], n);
                 } else {
-                    quant_in(S, 2, n, L->mm_down.int_path);
-                    run_mm(S, &L->mm_down, n, F, 0, E);
+                    record_mm_group(S, &L->mm_down, 1, 2, n, F, E);
                     if (r == 0) flops += prod_flops(&L->mm_down, n);
                 }
             }

@@ -32,52 +32,12 @@ fn wq_dq4(rb: u32, nb: u32, e: u32) -> vec4<f32> {
     return (vec4<f32>(unpack4xU8(q)) - 32.0) * (wq_d(rb, nb, b) * wq_sc(o, i >> 4u));
 }
 
-// Four 6-bit values (low nibbles lo, two high bits hi) as signed bytes q - 32.
-fn wq_q6(lo: u32, hi: u32) -> u32 {
-    let v = lo | (hi << 4u);
-    return ((v | 0x80808080u) - 0x20202020u) ^ 0x80808080u;
-}
-
-fn wq_dot32(rb: u32, nb: u32, u: u32, xa: vec4<u32>, xb: vec4<u32>, dx: f32, sx: f32) -> f32 {
-    let b = u >> 3u;
+// Unit u (32 elements of a super-block) as signed bytes q - 32: elements 0..15, then 16..31.
+fn wq_q6_bytes(rb: u32, u: u32) -> array<vec4<u32>, 2> {
     let j = u & 7u;
     let hh = j >> 2u;
     let k = j & 3u;
-    let v = (rb >> 2u) + 13u * b;
-    let la = W4[v + 4u * hh + 2u * (k & 1u)];
-    let lb = W4[v + 4u * hh + 2u * (k & 1u) + 1u];
-    let ha = W4[v + 8u + 2u * hh];
-    let hb = W4[v + 9u + 2u * hh];
-    let ls = 4u * (k >> 1u);
-    let hs = 2u * k;
-    let m = 0x0F0F0F0Fu;
-    let m2 = 0x03030303u;
-    let sa = dot4I8Packed(wq_q6((la.x >> ls) & m, (ha.x >> hs) & m2), xa.x) +
-             dot4I8Packed(wq_q6((la.y >> ls) & m, (ha.y >> hs) & m2), xa.y) +
-             dot4I8Packed(wq_q6((la.z >> ls) & m, (ha.z >> hs) & m2), xa.z) +
-             dot4I8Packed(wq_q6((la.w >> ls) & m, (ha.w >> hs) & m2), xa.w);
-    let sb = dot4I8Packed(wq_q6((lb.x >> ls) & m, (hb.x >> hs) & m2), xb.x) +
-             dot4I8Packed(wq_q6((lb.y >> ls) & m, (hb.y >> hs) & m2), xb.y) +
-             dot4I8Packed(wq_q6((lb.z >> ls) & m, (hb.z >> hs) & m2), xb.z) +
-             dot4I8Packed(wq_q6((lb.w >> ls) & m, (hb.w >> hs) & m2), xb.w);
-    let sw = W[(v << 2u) + 48u + (j >> 1u)];
-    let sh = 16u * (j & 1u);
-    let sca = f32(bitcast<i32>(sw << (24u - sh)) >> 24u);
-    let scb = f32(bitcast<i32>(sw << (16u - sh)) >> 24u);
-    return wq_d(rb, nb, b) * dx * (sca * f32(sa) + scb * f32(sb));
-}
-
-// wq_unit (matmul_q): unit u (32 elements, two scales) as signed int8 a (elements 0..15) with
-// x = s.x a and b (16..31) with x = s.y b.
-const WQ_SPLIT: bool = true;
-const WQ_ASYM: bool = false;
-struct WqUnit { a: vec4<u32>, b: vec4<u32>, s: vec4<f32> }
-fn wq_unit(rb: u32, nb: u32, u: u32) -> WqUnit {
-    let b = u >> 3u;
-    let j = u & 7u;
-    let hh = j >> 2u;
-    let k = j & 3u;
-    let v = (rb >> 2u) + 13u * b;
+    let v = (rb >> 2u) + 13u * (u >> 3u);
     let la = W4[v + 4u * hh + 2u * (k & 1u)];
     let lb = W4[v + 4u * hh + 2u * (k & 1u) + 1u];
     let ha = W4[v + 8u + 2u * hh];
@@ -90,10 +50,35 @@ fn wq_unit(rb: u32, nb: u32, u: u32) -> WqUnit {
     let qb = ((lb >> ls) & m) | (((hb >> hs) & m2) << vec4<u32>(4u));
     let c = vec4<u32>(0x80808080u);
     let t = vec4<u32>(0x20202020u);
-    let sw = W[(v << 2u) + 48u + (j >> 1u)];
+    return array<vec4<u32>, 2>(((qa | c) - t) ^ c, ((qb | c) - t) ^ c);
+}
+
+// The signed scales of unit u's two halves.
+fn wq_q6_scales(rb: u32, u: u32) -> vec2<f32> {
+    let j = u & 7u;
+    let sw = W[rb + 52u * (u >> 3u) + 48u + (j >> 1u)];
     let sh = 16u * (j & 1u);
-    let d = wq_d(rb, nb, b);
-    let sca = f32(bitcast<i32>(sw << (24u - sh)) >> 24u);
-    let scb = f32(bitcast<i32>(sw << (16u - sh)) >> 24u);
-    return WqUnit(((qa | c) - t) ^ c, ((qb | c) - t) ^ c, vec4<f32>(d * sca, d * scb, 0.0, 0.0));
+    return vec2<f32>(f32(bitcast<i32>(sw << (24u - sh)) >> 24u), f32(bitcast<i32>(sw << (16u - sh)) >> 24u));
+}
+
+fn wq_dot32(rb: u32, nb: u32, u: u32, xa: vec4<u32>, xb: vec4<u32>, dx: f32, sx: f32) -> f32 {
+    let q = wq_q6_bytes(rb, u);
+    let sa = dot4I8Packed(q[0].x, xa.x) + dot4I8Packed(q[0].y, xa.y) + dot4I8Packed(q[0].z, xa.z) +
+             dot4I8Packed(q[0].w, xa.w);
+    let sb = dot4I8Packed(q[1].x, xb.x) + dot4I8Packed(q[1].y, xb.y) + dot4I8Packed(q[1].z, xb.z) +
+             dot4I8Packed(q[1].w, xb.w);
+    let sc = wq_q6_scales(rb, u);
+    return wq_d(rb, nb, u >> 3u) * dx * (sc.x * f32(sa) + sc.y * f32(sb));
+}
+
+// wq_unit (matmul_q): unit u (32 elements, two scales) as signed int8 a (elements 0..15) with
+// x = s.x a and b (16..31) with x = s.y b.
+const WQ_SPLIT: bool = true;
+const WQ_ASYM: bool = false;
+struct WqUnit { a: vec4<u32>, b: vec4<u32>, s: vec4<f32> }
+fn wq_unit(rb: u32, nb: u32, u: u32) -> WqUnit {
+    let q = wq_q6_bytes(rb, u);
+    let d = wq_d(rb, nb, u >> 3u);
+    let sc = wq_q6_scales(rb, u);
+    return WqUnit(q[0], q[1], vec4<f32>(d * sc.x, d * sc.y, 0.0, 0.0));
 }
