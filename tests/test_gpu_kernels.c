@@ -77,7 +77,54 @@ typedef struct mv_case {
     int tu, rpt;
     int norm, bias, epi;
     int sg;        /* matvec_q: lanes reduced by subgroup shuffles (sg_on) */
+    int xqin;      /* matvec_q: x given as a q-stream (quantized on the host, as a producer would) */
+    int qout;      /* matvec_q: outputs also as a q-stream (1; 2: times a norm weight) */
+    int unr;       /* matvec_q: units per lane per loop step (0: 1) */
 } mv_case;
+
+/* Checks a q-stream of n values (3 vec4 per 32) against the quantization of the floats y (times
+ * g if given) computed here. WGSL's division is accurate to 2.5 ulp, so 127 / amax may differ in
+ * the last bits from the host's: each int8 value may be off by one where y * id lies within
+ * rounding of a half, at most 1 in 256 of them; the scales agree to 1e-6 relative. */
+static int check_qstream(const uint32_t *qs, const float *y, const float *g, int64_t n, char *why, size_t why_n) {
+    int64_t off_by_one = 0;
+    for (int64_t u = 0; u < n / 32; u++) {
+        float amax = 0, ss = 0, t[32];
+        for (int i = 0; i < 32; i++) {
+            float v = y[32 * u + i];
+            ss += v * v;
+            t[i] = g ? v * g[32 * u + i] : v;
+            amax = fmaxf(amax, fabsf(t[i]));
+        }
+        float id = amax != 0 ? 127.0f / amax : 0, d = amax / 127.0f;
+        int sum = 0;
+        for (int i = 0; i < 32; i++) {
+            int8_t q = (int8_t)((qs[12 * u + i / 4] >> (8 * (i % 4))) & 0xFF);
+            int want = (int)nearbyintf(t[i] * id);
+            sum += q;
+            if (q != want) {
+                if (abs(q - want) > 1 || fabsf(fabsf(t[i] * id - truncf(t[i] * id)) - 0.5f) > 1e-3f) {
+                    snprintf(why, why_n, "unit %lld element %d: %d, expected %d", (long long)u, i, q, want);
+                    return 0;
+                }
+                off_by_one++;
+            }
+        }
+        float m[3];
+        memcpy(m, &qs[12 * u + 8], 12);
+        double want3[3] = {d, (double)d * sum, ss};
+        for (int k = 0; k < 3; k++)
+            if (fabs(m[k] - want3[k]) > 1e-6 * fabs(want3[k]) + (k == 2 ? 1e-4 * ss : 1e-30)) {
+                snprintf(why, why_n, "unit %lld scale %d: %g, expected %g", (long long)u, k, m[k], want3[k]);
+                return 0;
+            }
+    }
+    if (off_by_one * 256 > n) {
+        snprintf(why, why_n, "%lld of %lld values off by one", (long long)off_by_one, (long long)n);
+        return 0;
+    }
+    return 1;
+}
 
 /* Runs one matvec and compares; returns the nmse. */
 static double run_matvec(host_w *w, const mv_case *c) {
@@ -94,9 +141,37 @@ static double run_matvec(host_w *w, const mv_case *c) {
     float sc = c->norm ? (float)(1.0 / sqrt(ss / n + eps)) : 1.0f;
     for (int64_t i = 0; i < n; i++) xn[i] = c->norm ? x[i] * g[i] * sc : x[i];
     double *xr = malloc(sizeof(double) * (size_t)n);
-    if (c->int_path) q8_emulate(xn, xr, n);
-    else
+    uint32_t *xqs = calloc((size_t)(n / 32 + 1) * 12, 4); /* the q-stream of x * g (xqin) */
+    if (c->xqin) {
+        /* as a producer writes it: x * g quantized, the norm's scale applied to the dot products */
+        double ssq = 0;
+        for (int64_t u = 0; u < n / 32; u++) {
+            float amax = 0, t[32], s2 = 0;
+            for (int i = 0; i < 32; i++) {
+                float v = x[32 * u + i];
+                s2 += v * v;
+                t[i] = c->norm ? v * g[32 * u + i] : v;
+                amax = fmaxf(amax, fabsf(t[i]));
+            }
+            float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0;
+            int sum = 0;
+            for (int i = 0; i < 32; i++) {
+                int q = (int)nearbyintf(t[i] * id);
+                sum += q;
+                xqs[12 * u + i / 4] |= (uint32_t)(q & 0xFF) << (8 * (i % 4));
+                xr[32 * u + i] = (double)q * d;
+            }
+            float m[4] = {d, d * (float)sum, s2, 0};
+            memcpy(&xqs[12 * u + 8], m, 16);
+            ssq += s2;
+        }
+        double sc2 = c->norm ? 1.0 / sqrt(ssq / n + eps) : 1.0;
+        for (int64_t i = 0; i < n; i++) xr[i] *= sc2;
+    } else if (c->int_path) {
+        q8_emulate(xn, xr, n);
+    } else {
         for (int64_t i = 0; i < n; i++) xr[i] = xn[i];
+    }
     double *dot = malloc(sizeof(double) * (size_t)rows);
     for (int64_t r = 0; r < rows; r++) {
         double s = 0;
@@ -110,22 +185,31 @@ static double run_matvec(host_w *w, const mv_case *c) {
         else ref[r] = dot[r] + (c->bias ? bias[r] : 0) + (c->epi == 1 ? y0[r] : 0);
     }
 
-    gpu_buffer *bx = gtu_upload(dev, x, (size_t)n * 4), *bg = gtu_upload(dev, g, (size_t)n * 4);
+    /* the output q-stream's norm weight takes the G binding (the kernel's own norm is then done
+     * by the producer of its q-stream) */
+    float *gq = malloc(sizeof(float) * (size_t)(n_out + 1));
+    for (int64_t r = 0; r < n_out; r++) gq[r] = 0.5f + gtu_uniform(&rng);
+    gpu_buffer *bx = gtu_upload(dev, x, (size_t)n * 4);
+    gpu_buffer *bg = c->qout == 2 ? gtu_upload(dev, gq, (size_t)n_out * 4) : gtu_upload(dev, g, (size_t)n * 4);
     gpu_buffer *bb = gtu_upload(dev, bias, (size_t)rows * 4), *by = gtu_upload(dev, y0, (size_t)rows * 4);
+    gpu_buffer *bxq = gtu_upload(dev, xqs, (size_t)(n / 32 + 1) * 48);
+    uint32_t *qout = calloc((size_t)(n_out / 32 + 1) * 12, 4);
+    gpu_buffer *byq = gtu_upload(dev, qout, (size_t)(n_out / 32 + 1) * 48);
     const gpu_info *gi = gpu_device_info(dev);
     gpu_const k[] = {{"N", (double)n}, {"TU", c->tu}, {"RPT", c->epi == 2 ? 2 : c->rpt}, {"NORM", c->norm},
-                     {"BIAS", c->bias}, {"EPI", c->epi}, {"SGMIN", c->sg ? gi->subgroup_min : 1},
-                     {"QSG", c->sg && gi->subgroup_min >= 8}};
+                     {"BIAS", c->bias}, {"EPI", c->epi}, {"XQIN", c->xqin}, {"QOUT", c->qout != 0},
+                     {"QNORM", c->qout == 2}, {"UNR", c->unr ? c->unr : 1},
+                     {"SGMIN", c->sg ? gi->subgroup_min : 1}, {"QSG", c->sg && gi->subgroup_min >= 8}};
     char mods[48];
     snprintf(mods, sizeof mods, "%s%s", c->int_path ? (c->sg ? "sg_on," : "sg_off,") : "", gpu_pack_module(w->type));
-    gpu_kernel *kr = gtu_kernel(dev, mods, c->int_path ? "matvec_q" : "matvec_f", k, c->int_path ? 8 : 6);
+    gpu_kernel *kr = c->int_path ? gtu_kernel(dev, mods, "matvec_q", k, 12) : gtu_kernel(dev, mods, "matvec_f", k, 6);
     double e = 1;
     float *out = malloc(sizeof(float) * (size_t)n_out);
-    if (kr && bx && bg && bb && by) {
-        gpu_bind b[] = {{w->buf, 0, 0}, {w->buf, 0, 0}, {bx, 0, 0}, {bg, 0, 0}, {bb, 0, 0}, {by, 0, 0}};
+    if (kr && bx && bg && bb && by && bxq && byq) {
+        gpu_bind b[] = {{w->buf, 0, 0}, {w->buf, 0, 0}, {bx, 0, 0}, {bg, 0, 0}, {bb, 0, 0}, {by, 0, 0}, {bxq, 0, 0}, {byq, 0, 0}};
         gpu_bindings *bgp = NULL;
         hearth_error err = {0, ""};
-        if (gpu_bindings_create(dev, kr, b, 6, &bgp, &err) == 0) {
+        if (gpu_bindings_create(dev, kr, b, c->int_path ? 8 : 6, &bgp, &err) == 0) {
             uint32_t rpt = c->epi == 2 ? 2 : (uint32_t)c->rpt;
             uint32_t n_sets = c->epi == 2 ? (uint32_t)n_out : (uint32_t)((rows + rpt - 1) / rpt);
             uint32_t per_wg = 256 / (uint32_t)c->tu, n_wg = (n_sets + per_wg - 1) / per_wg;
@@ -134,6 +218,15 @@ static double run_matvec(host_w *w, const mv_case *c) {
             memcpy(&p[8], &eps, 4);
             gpu_dispatch(dev, kr, bgp, p, sizeof p, n_wg, 1, 1);
             if (gtu_read(dev, by, 0, out, (size_t)n_out * 4) == 0) e = gtu_nmse(out, ref, (size_t)n_out);
+            if (c->qout) {
+                char why[160] = "read failed";
+                if (gtu_read(dev, byq, 0, qout, (size_t)(n_out / 32) * 48) != 0 ||
+                    !check_qstream(qout, out, c->qout == 2 ? gq : NULL, n_out, why, sizeof why)) {
+                    CHECK_MSG(0, "matvec_q %s output q-stream (epi %d, %lld outputs): %s", quant_type_name(w->type), c->epi,
+                              (long long)n_out, why);
+                    e = 1;
+                }
+            }
         } else {
             fprintf(stderr, "%s\n", err.msg);
         }
@@ -144,7 +237,9 @@ static double run_matvec(host_w *w, const mv_case *c) {
     gpu_buffer_free(bg);
     gpu_buffer_free(bb);
     gpu_buffer_free(by);
-    free(out);
+    gpu_buffer_free(bxq);
+    gpu_buffer_free(byq);
+    free(out), free(qout), free(xqs), free(gq);
     free(x), free(g), free(bias), free(y0), free(xn), free(xr), free(dot), free(ref);
     return e;
 }
@@ -178,9 +273,10 @@ static void test_matvec(void) {
                 const gpu_info *gi = gpu_device_info(dev);
                 int sg_max = gi->has_subgroups ? (int)gi->subgroup_min : 0;
                 mv_case cases[] = {
-                    {0, 64, 2, 0, 0, 0, 0}, {0, 32, 4, 1, 1, 0, 0}, {0, 256, 1, 1, 0, 1, 0},
-                    {1, 64, 2, 0, 0, 0, 0}, {1, 32, 4, 1, 1, 0, 0}, {1, 256, 1, 1, 0, 1, 0},
-                    {1, sg_max, 2, 1, 1, 0, 1}, {1, sg_max, 1, 0, 0, 1, 1}, {1, sg_max >= 16 ? 16 : sg_max, 4, 1, 0, 0, 1},
+                    {0, 64, 2, 0, 0, 0, 0, 0, 0, 0}, {0, 32, 4, 1, 1, 0, 0, 0, 0, 0}, {0, 256, 1, 1, 0, 1, 0, 0, 0, 0},
+                    {1, 64, 2, 0, 0, 0, 0, 0, 0, 0}, {1, 32, 4, 1, 1, 0, 0, 0, 0, 2}, {1, 256, 1, 1, 0, 1, 0, 0, 0, 0},
+                    {1, sg_max, 2, 1, 1, 0, 1, 0, 0, 2}, {1, sg_max, 1, 0, 0, 1, 1, 0, 0, 0},
+                    {1, sg_max >= 16 ? 16 : sg_max, 4, 1, 0, 0, 1, 0, 0, 0},
                 };
                 for (size_t ci = 0; ci < H_ARRAY_LEN(cases); ci++) {
                     if (cases[ci].int_path && !gpu_pack_has_int(t)) continue;
@@ -200,7 +296,7 @@ static void test_matvec(void) {
                 for (int ip = 0; ip < 2; ip++) {
                     if (ip && !gpu_pack_has_int(t)) continue;
                     if (!full && (ti + (size_t)ip) % 3) continue;
-                    mv_case c = {ip, 64, 2, 1, 0, 2, 0};
+                    mv_case c = {ip, 64, 2, 1, 0, 2, 0, 0, 0, 0};
                     double e = run_matvec(&w, &c);
                     CHECK_MSG(e < 1e-8, "matvec_%c swiglu %s n=%lld rows=%lld: nmse %.3g", ip ? 'q' : 'f',
                               quant_type_name(t), (long long)w.n, (long long)rows, e);
@@ -208,6 +304,50 @@ static void test_matvec(void) {
                 free_w(&w);
             }
         }
+    }
+}
+
+/* The decode q-stream paths of matvec_q (gpu_forward.c: a product that ends a residual update
+ * writes the new residual quantized for the next normed product; gate/up writes the FFN input
+ * for down): each shape of producer and consumer the forward pass uses, for every integer type.
+ * Consumers are compared with the exact dequantized q-stream (nmse 1e-8 as above); producers'
+ * q-streams with the quantization of their own float outputs (check_qstream). */
+static void test_matvec_qstream(void) {
+    if (!dev) return;
+    int full = gtu_full();
+    const gpu_info *gi = gpu_device_info(dev);
+    int sg4 = gi->has_subgroups && gi->subgroup_min >= 4;
+    /* int_path, tu, rpt, norm, bias, epi, sg, xqin, qout, unr (2 and 3 units per loop step: the
+     * unrolled loop and its tail) */
+    const mv_case cases[] = {
+        {1, 16, 2, 1, 1, 0, 0, 1, 0, 2},  /* Q/K/V: q-stream in, normed, bias */
+        {1, 8, 1, 0, 0, 1, 0, 0, 2, 3},   /* attention output: float in, residual, normed q-stream out */
+        {1, 8, 2, 1, 0, 2, 0, 1, 1, 2},   /* gate/up: q-stream in, normed, SwiGLU, q-stream out */
+        {1, 4, 2, 0, 0, 1, sg4, 1, 2, 3}, /* down: q-stream in, residual, normed q-stream out */
+        {1, 4, 1, 1, 0, 0, sg4, 1, 0, 1}, /* output: q-stream in, normed */
+    };
+    int t_i = 0;
+    for (size_t ti = 0; ti < H_ARRAY_LEN(all_types); ti++) {
+        uint32_t t = all_types[ti];
+        if (!gpu_pack_has_int(t)) continue;
+        int64_t n = quant_info_of(t)->block == 32 ? 160 : 512, outs = 96;
+        host_w w;
+        if (make_w(&w, t, n, outs * 2)) {
+            CHECK_MSG(0, "weights %s n=%lld", quant_type_name(t), (long long)n);
+            free_w(&w);
+            continue;
+        }
+        for (size_t ci = 0; ci < H_ARRAY_LEN(cases); ci++) {
+            if (!full && ci % 3 != (size_t)t_i % 3 && ci != (size_t)t_i % 5) continue;
+            const mv_case *c = &cases[ci];
+            if (c->sg && !sg4) continue;
+            w.rows = c->epi == 2 ? outs * 2 : outs;
+            double e = run_matvec(&w, c);
+            CHECK_MSG(e < 1e-8, "matvec_q q-stream %s n=%lld case %zu (xqin %d qout %d epi %d norm %d): nmse %.3g",
+                      quant_type_name(t), (long long)n, ci, c->xqin, c->qout, c->epi, c->norm, e);
+        }
+        t_i++;
+        free_w(&w);
     }
 }
 
@@ -579,10 +719,14 @@ static void test_attention_decode(void) {
             }
         float qn[256], kn[256];
         for (int i = 0; i < c.hd; i++) qn[i] = 1 + 0.3f * gtu_uniform(&rng), kn[i] = 1 + 0.3f * gtu_uniform(&rng);
+        /* query heads per workgroup: all G of a KV head, and a split of them (one head, or half) */
+        int hpws[2] = {G, ci % 2 ? 1 : (G % 2 ? 1 : G / 2)};
+        for (int hi = 0; hi < (hpws[1] != G ? 2 : 1); hi++) {
+        int hpw = hpws[hi];
         gpu_const kc_c[] = {{"HD", c.hd}, {"NH", c.nh}, {"NKV", c.nkv}, {"NEOX", c.neox}, {"NORM", c.norm},
-                            {"KV_F16", c.f16}, {"WG", 128}};
+                            {"KV_F16", c.f16}, {"WG", 128}, {"HPW", hpw}};
         gpu_const rc[] = {{"HD", c.hd}, {"WG", 128}};
-        gpu_kernel *k = gtu_kernel(dev, NULL, "attn_decode", kc_c, 7), *kr = gtu_kernel(dev, NULL, "attn_reduce", rc, 2);
+        gpu_kernel *k = gtu_kernel(dev, NULL, "attn_decode", kc_c, 8), *kr = gtu_kernel(dev, NULL, "attn_reduce", rc, 2);
         for (size_t pi = 0; pi < H_ARRAY_LEN(positions) && k && kr; pi++) {
             int pos = positions[pi];
             float *qkv = malloc(sizeof(float) * rowlen);
@@ -640,7 +784,7 @@ static void test_attention_decode(void) {
                 uint32_t prm[8] = {(uint32_t)pos, (uint32_t)n_ctx, (uint32_t)n_chunks, 0, 0, 0, 0, 0};
                 memcpy(&prm[3], &scale, 4);
                 memcpy(&prm[4], &eps, 4);
-                gpu_dispatch(dev, k, b, prm, sizeof prm, (uint32_t)n_chunks, (uint32_t)c.nkv, 1);
+                gpu_dispatch(dev, k, b, prm, sizeof prm, (uint32_t)n_chunks, (uint32_t)(c.nkv * (G / hpw)), 1);
                 if (n_chunks > 1) {
                     uint32_t p2[4] = {(uint32_t)n_chunks, 0, 0, 0};
                     gpu_dispatch(dev, kr, br, p2, sizeof p2, (uint32_t)c.nh, 1, 1);
@@ -665,14 +809,16 @@ static void test_attention_decode(void) {
             }
             /* f32 arithmetic (f16 cache values are exact in both): nmse ~1e-13; an f16 rounding
              * of the new k landing on the other side of a tie gives ~1e-8 at most */
-            CHECK_MSG(e < 1e-7 && ek < 1e-7, "attn_decode nh=%d nkv=%d hd=%d neox=%d norm=%d f16=%d pos=%d: nmse out %.3g k %.3g",
-                      c.nh, c.nkv, c.hd, c.neox, c.norm, c.f16, pos, e, ek);
+            CHECK_MSG(e < 1e-7 && ek < 1e-7,
+                      "attn_decode nh=%d nkv=%d hd=%d neox=%d norm=%d f16=%d hpw=%d pos=%d: nmse out %.3g k %.3g", c.nh,
+                      c.nkv, c.hd, c.neox, c.norm, c.f16, hpw, pos, e, ek);
             gpu_bindings_free(b), gpu_bindings_free(br);
             gpu_buffer *bs[] = {bq, bqn, bkn, bcs, bk, bv, bo, bp};
             for (size_t i = 0; i < H_ARRAY_LEN(bs); i++) gpu_buffer_free(bs[i]);
             free(qkv), free(kref), free(out), free(kwords), free(vwords), free(zeros), free(o);
         }
         gpu_kernel_free(k), gpu_kernel_free(kr);
+        }
         free(kc), free(vc), free(cs), free(inv);
     }
 }
@@ -942,6 +1088,7 @@ int main(void) {
     CHECK_MSG(dev != NULL, "a WebGPU adapter is required (SwiftShader: apt-get install chromium)");
     RUN(test_get_rows_ggml);
     RUN(test_matvec);
+    RUN(test_matvec_qstream);
     RUN(test_matmul);
     RUN(test_matmul_q);
     RUN(test_rmsnorm_swiglu_argmax);

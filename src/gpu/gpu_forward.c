@@ -43,18 +43,22 @@ typedef struct gs_state {
     int n_ctx, n_batch, kv_f16, log_rows;
     gpu_buffer *x, *xn, *qkv, *qr, *att, *gu, *h, *logits, *part, *argp, *tok, *hist, *ids, *cs;
     gpu_buffer *xq, *xqd;      /* int8 activations of the prefill matmul_q (quant_x) */
+    gpu_buffer *qs_x, *qs_h;   /* decode q-streams (matvec_q.wgsl): the residual stream, the FFN input */
+    gpu_buffer *rw_dummy;      /* bound where a kernel's optional read_write output is unused */
     gpu_kernel *k_qx[3];       /* quant_x of xn (n_embd), att (q dim), h (n_ff) */
     gpu_bindings *qx_bg[3];
     uint32_t qx_n[3];
     gpu_buffer *rb_logits, *rb_tok[TOK_RING];
     gpu_buffer *bias;  /* logit bias pairs (id, value bits) of the decode loop's sampler */
     gs_layer *layers;
-    gs_prod mv_out, mm_out;
+    gs_prod mv_out, mv_out_q, mm_out; /* mv_out_q: decode, x from the last layer's q-stream */
+    int has_out_q;
     gpu_bindings *emb_ids[GW_MAX_PIECES], *emb_tok[GW_MAX_PIECES];
     gpu_bindings *att_red, *rms_out, *swiglu, *argmax_part, *argmax_fin, *penalize, *sample;
     gpu_kernel *k_emb, *k_rope, *k_att_dec, *k_att_red, *k_att_pre, *k_rms, *k_swiglu, *k_am_part, *k_am_fin;
     gpu_kernel *k_pen, *k_sample;
     int log_valid;   /* the logits buffer holds the logits after the session's last token */
+    uint32_t att_hpw;/* query heads per attn_decode workgroup */
     uint32_t log_off;/* float offset of those logits in the logits buffer */
     float eps, att_scale;
 } gs_state;
@@ -67,32 +71,31 @@ static uint32_t pow2_floor(uint32_t v) {
 
 /* ---- product setup ------------------------------------------------------------------------- */
 
-/* Decode matvec over t: x from `x` (norm weights `norm` fused if present), y into `y` at y_off. */
-static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const gw_vec *norm, const gw_vec *bias,
-                    uint32_t b_base, gpu_buffer *y, uint64_t y_off, uint32_t epi, hearth_error *err) {
-    gw_model *g = S->g;
-    const gpu_info *in = gpu_device_info(S->d);
-    memset(pr, 0, sizeof *pr);
-    pr->t = t;
-    pr->epi = epi;
-    pr->y_off = y_off;
-    pr->bias = bias && bias->present;
-    pr->b_base = b_base;
+/* Whether the decode matvec over t takes the integer path (matvec_q). */
+static int mv_int_path(gs_state *S, const gw_tensor *t) {
+    const gw_model *g = S->g;
     uint32_t n = (uint32_t)t->n;
     uint64_t wg_max = g->wg_override ? (uint64_t)g->wg_override : 512;
-    uint64_t smem_q = (uint64_t)n + (uint64_t)n / 4 + wg_max * 4 * 4; /* xs, xd, red */
-    pr->int_path = gpu_pack_has_int(t->type) && !g->force_f32 && n % 32 == 0 && smem_q <= in->max_workgroup_storage;
-    uint32_t units = pr->int_path ? n / 32 : n / 4;
-    /* Shape (swept on an H100, docs/GPU.md): 16 threads per row set, 2 rows per set, 256
-     * threads (32 rows per workgroup) for the integer path; the f32 path uses more threads per
-     * row (its unit is 4 elements). HEARTH_GPU_TU / _RPT / _WG override. */
-    pr->rpt = epi == 2 ? 2 : g->rpt_override ? (uint32_t)g->rpt_override : 2;
-    uint32_t tu = pr->int_path ? 16 : 64;
+    uint64_t smem_q = (uint64_t)n + (uint64_t)n / 4 + wg_max * 5 * 4 + wg_max * 4 * 4; /* xs, xd, red, yv */
+    return gpu_pack_has_int(t->type) && !g->force_f32 && n % 32 == 0 &&
+           smem_q <= gpu_device_info(S->d)->max_workgroup_storage;
+}
+
+/* Shape of a decode matvec (swept on an H100, docs/GPU.md): 16 threads per row set, 2 rows per
+ * set, 256 threads (32 rows per workgroup) for the integer path; the f32 path uses more threads
+ * per row (its unit is 4 elements). HEARTH_GPU_TU / _RPT / _WG override. */
+static void mv_shape(gs_state *S, const gw_tensor *t, uint32_t epi, int int_path, uint32_t *tu_out, uint32_t *rpt_out,
+                     uint32_t *wg_out) {
+    const gw_model *g = S->g;
+    const gpu_info *in = gpu_device_info(S->d);
+    uint32_t n = (uint32_t)t->n, units = int_path ? n / 32 : n / 4;
+    uint32_t rpt = epi == 2 ? 2 : g->rpt_override ? (uint32_t)g->rpt_override : 2;
+    uint32_t tu = int_path ? 16 : 64;
     tu = H_MIN(tu, H_MAX(pow2_floor(H_MAX(units, 1u)), 4u));
     if (g->tu_override) tu = (uint32_t)g->tu_override;
     /* 512 threads (64 rows) per workgroup for rows of >= 4096: +10% on 7B, +4% on 8B decode;
      * 256 elsewhere (512 costs 2% on 0.5B) */
-    uint32_t wg = g->wg_override ? (uint32_t)g->wg_override : pr->int_path && n >= 4096 ? 512 : 256;
+    uint32_t wg = g->wg_override ? (uint32_t)g->wg_override : int_path && n >= 4096 ? 512 : 256;
     wg = H_MIN(wg, in->max_invocations);
     if (wg < tu) wg = tu;
     /* Enough workgroups to keep the device busy: matrices with few rows (7B's attention output
@@ -102,16 +105,59 @@ static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
         uint32_t lanes_max = 1;
         while (lanes_max < units && lanes_max < wg) lanes_max *= 2;
         for (;;) {
-            uint64_t n_sets = epi == 2 ? (uint64_t)t->rows / 2 : ((uint64_t)t->rows + pr->rpt - 1) / pr->rpt;
+            uint64_t n_sets = epi == 2 ? (uint64_t)t->rows / 2 : ((uint64_t)t->rows + rpt - 1) / rpt;
             uint64_t n_wg = (n_sets + wg / tu - 1) / (wg / tu);
             if (n_wg >= (uint64_t)g->minwg) break;
-            if (epi != 2 && pr->rpt > 1) pr->rpt = 1;
+            if (epi != 2 && rpt > 1) rpt = 1;
             else if (tu < lanes_max) tu *= 2;
             else break;
         }
     }
-    pr->tu = tu;
-    pr->wg = wg;
+    *tu_out = tu, *rpt_out = rpt, *wg_out = wg;
+}
+
+/* Whether the decode matvec over t (epilogue epi) can write its output as a q-stream: the integer
+ * path, whole 32-output units in every piece. */
+static int mv_can_produce(gs_state *S, const gw_tensor *t, uint32_t epi) {
+    if (!S->g->xq || !mv_int_path(S, t)) return 0;
+    /* where the matvec's own shape gives every workgroup whole units (forcing that shape on small
+     * matrices, e.g. 0.5B's 896 rows into 28 workgroups, cost more on the H100 than the
+     * consumers' prologue saved: 0.5B 909 -> 877, 1B Q4_K_M 923 -> 822 tok/s) */
+    uint32_t tu, rpt, wg;
+    mv_shape(S, t, epi, 1, &tu, &rpt, &wg);
+    if ((wg / tu) * (epi == 2 ? 1 : rpt) % 32) return 0;
+    if (epi == 2) return t->n_pieces == 1 && t->rows % 64 == 0;
+    for (int i = 0; i < t->n_pieces; i++)
+        if (t->p[i].row0 % 32 || t->p[i].rows % 32) return 0;
+    return 1;
+}
+
+/* The fields every product (matvec or matmul) sets the same way. */
+static void prod_init(gs_prod *pr, gw_tensor *t, uint32_t epi, uint64_t y_off, const gw_vec *bias, uint32_t b_base) {
+    memset(pr, 0, sizeof *pr);
+    pr->t = t;
+    pr->epi = epi;
+    pr->y_off = y_off;
+    pr->bias = bias && bias->present;
+    pr->b_base = b_base;
+}
+
+/* Decode matvec over t: x from `x` (norm weights `norm` fused if present) or, with xq_in, from
+ * that q-stream; y into `y` at y_off, and with yq_out also as a q-stream (times qnorm if
+ * present). */
+static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, gpu_buffer *xq_in, const gw_vec *norm,
+                    const gw_vec *bias, uint32_t b_base, gpu_buffer *y, uint64_t y_off, uint32_t epi,
+                    gpu_buffer *yq_out, const gw_vec *qnorm, hearth_error *err) {
+    gw_model *g = S->g;
+    const gpu_info *in = gpu_device_info(S->d);
+    prod_init(pr, t, epi, y_off, bias, b_base);
+    uint32_t n = (uint32_t)t->n;
+    pr->int_path = mv_int_path(S, t);
+    if ((xq_in || yq_out) && (!pr->int_path || (yq_out && (y_off % 32 || !mv_can_produce(S, t, epi))) ||
+                              (!xq_in && norm && qnorm)))
+        return h_err(err, HEARTH_ERR_INTERNAL, "webgpu: q-stream matvec on an unsuitable product");
+    mv_shape(S, t, epi, pr->int_path, &pr->tu, &pr->rpt, &pr->wg);
+    uint32_t tu = pr->tu, wg = pr->wg;
     /* lanes reduced by subgroup shuffles where the adapter's subgroups hold a whole row set */
     int sg = pr->int_path && g->sg && in->has_subgroups && in->subgroup_min >= tu;
     /* ... and x quantized by groups of 8 lanes (all threads busy instead of one per 32 values)
@@ -121,17 +167,21 @@ static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
     int qsg = sg && in->subgroup_min >= 8 && (n / 4 + wg - 1) / wg <= (uint32_t)H_MAX(g->qit, 0);
     char mods[48];
     snprintf(mods, sizeof mods, "%s%s", pr->int_path ? (sg ? "sg_on," : "sg_off,") : "", gpu_pack_module(t->type));
-    gpu_const c[] = {{"N", n}, {"TU", pr->tu}, {"RPT", pr->rpt}, {"NORM", norm != NULL}, {"BIAS", pr->bias},
-                     {"EPI", epi}, {"WG", pr->wg}, {"SGMIN", sg ? in->subgroup_min : 1}, {"QSG", qsg}};
-    int st = gw_kernel(g, mods, pr->int_path ? "matvec_q" : "matvec_f", c, pr->int_path ? 9 : 7, &pr->k, err);
+    gpu_const c[] = {{"N", n},          {"TU", pr->tu},    {"RPT", pr->rpt},
+                     {"NORM", norm != NULL}, {"BIAS", pr->bias}, {"EPI", epi},
+                     {"WG", pr->wg},    {"XQIN", xq_in != NULL}, {"QOUT", yq_out != NULL},
+                     {"QNORM", qnorm != NULL}, {"UNR", (uint32_t)H_MAX(g->unr, 1)},
+                     {"SGMIN", sg ? in->subgroup_min : 1}, {"QSG", qsg}};
+    int st = gw_kernel(g, mods, pr->int_path ? "matvec_q" : "matvec_f", c, pr->int_path ? 13 : 7, &pr->k, err);
     if (st) return st;
+    const gw_vec *gv = qnorm ? qnorm : norm;
     for (int i = 0; i < t->n_pieces; i++) {
         gw_piece *p = &t->p[i];
-        gpu_bind b[6] = {{p->buf, p->off, p->bytes}, {p->buf, p->off, p->bytes}, {x, 0, 0},
-                         {norm ? g->small : g->dummy, norm ? norm->off : 0, norm ? norm->bytes : 0},
+        gpu_bind b[8] = {{p->buf, p->off, p->bytes}, {p->buf, p->off, p->bytes}, {x, 0, 0},
+                         {gv ? g->small : g->dummy, gv ? gv->off : 0, gv ? gv->bytes : 0},
                          {pr->bias ? g->small : g->dummy, pr->bias ? bias->off : 0, pr->bias ? bias->bytes : 0},
-                         {y, 0, 0}};
-        if ((st = gpu_bindings_create(S->d, pr->k, b, 6, &pr->bg[i], err))) return st;
+                         {y, 0, 0}, {xq_in ? xq_in : g->dummy, 0, 0}, {yq_out ? yq_out : S->rw_dummy, 0, 0}};
+        if ((st = gpu_bindings_create(S->d, pr->k, b, pr->int_path ? 8 : 6, &pr->bg[i], err))) return st;
     }
     return HEARTH_OK;
 }
@@ -168,12 +218,7 @@ static int setup_mm(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
                     gpu_buffer *y, uint64_t y_off, uint32_t epi, hearth_error *err) {
     gw_model *g = S->g;
     const gpu_info *in = gpu_device_info(S->d);
-    memset(pr, 0, sizeof *pr);
-    pr->t = t;
-    pr->epi = epi;
-    pr->y_off = y_off;
-    pr->bias = bias && bias->present;
-    pr->b_base = b_base;
+    prod_init(pr, t, epi, y_off, bias, b_base);
     int st;
     if (gpu_pack_has_int(t->type) && !g->force_f32 && g->mmq && t->n % 32 == 0 && in->max_invocations >= 256) {
         /* Shapes (H100 sweep, docs/GPU.md): 64 tokens x 128 rows per workgroup for large
@@ -318,7 +363,9 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
     {
         uint64_t kmax = H_MAX(E, H_MAX(qd, F));
         if ((st = buf(S, &S->xq, (B * kmax + 15) / 16 * 16, "xq", err)) ||
-            (st = buf(S, &S->xqd, B * (kmax / 32 + 1) * 8, "xq scales", err)))
+            (st = buf(S, &S->xqd, B * (kmax / 32 + 1) * 8, "xq scales", err)) ||
+            (st = buf(S, &S->qs_x, E / 32 * 48, "x q-stream", err)) || (st = buf(S, &S->qs_h, F / 32 * 48, "h q-stream", err)) ||
+            (st = buf(S, &S->rw_dummy, 256, "rw dummy", err)))
             goto fail;
     }
     if ((st = gpu_buffer_create(S->d, &S->rb_logits, (uint64_t)S->log_rows * V * 4, GPU_READBACK, "logits rb", err)))
@@ -364,8 +411,14 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         }
         gpu_const rope_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"NEOX", hp->rope_neox},
                               {"NORM", m->layers[0].q_norm.present}, {"KV_F16", S->kv_f16}};
+        /* Query heads per attention workgroup: HEARTH_GPU_HPW (1) if it divides the GQA group, else
+         * the whole group. One head per workgroup gives the card G times more workgroups where KV
+         * heads are few (H100, tg128: Qwen2.5-0.5B 797 -> 1114 tok/s, its attention 17 -> 9.5 us
+         * per layer; Llama-3.2-1B Q4_K_M 866 -> 976; docs/BENCHMARKS.md). */
+        S->att_hpw = g->hpw > 0 && grp % (uint32_t)g->hpw == 0 ? (uint32_t)g->hpw : grp;
         gpu_const dec_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"NEOX", hp->rope_neox},
-                             {"NORM", m->layers[0].q_norm.present}, {"KV_F16", S->kv_f16}, {"WG", att_wg}};
+                             {"NORM", m->layers[0].q_norm.present}, {"KV_F16", S->kv_f16}, {"WG", att_wg},
+                             {"HPW", S->att_hpw}};
         gpu_const red_c[] = {{"HD", (double)hd}, {"WG", 128}};
         gpu_const pre_c[7] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"KV_F16", S->kv_f16}};
         int att_tiles = gw_attn_prefill_tiles((uint32_t)hd, in->max_workgroup_storage, &pre_c[4]);
@@ -380,7 +433,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         gpu_const emb_c[] = {{"N", (double)E}};
         if ((st = gw_kernel(g, gpu_pack_module(g->tok_embd.type), "get_rows", emb_c, 1, &S->k_emb, err)) ||
             (st = gw_kernel(g, NULL, "rope_store", rope_c, 6, &S->k_rope, err)) ||
-            (st = gw_kernel(g, NULL, "attn_decode", dec_c, 7, &S->k_att_dec, err)) ||
+            (st = gw_kernel(g, NULL, "attn_decode", dec_c, 8, &S->k_att_dec, err)) ||
             (st = gw_kernel(g, NULL, "attn_reduce", red_c, 2, &S->k_att_red, err)) ||
             (st = gw_kernel(g, NULL, "attn_prefill", pre_c, 7, &S->k_att_pre, err)) ||
             (st = gw_kernel(g, NULL, "rmsnorm", rms_c, 1, &S->k_rms, err)) ||
@@ -416,39 +469,75 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
             (st = gpu_bindings_create(S->d, S->k_emb, b2, 4, &S->emb_tok[i], err)))
             goto fail;
     }
+    /* Decode q-streams (matvec_q.wgsl): the products that end a residual update (attention
+     * output, FFN down) write the new residual also quantized for the next RMSNorm'd product
+     * (times that norm's weight), the gate/up product writes the FFN's input quantized for down;
+     * the consumers then have no per-workgroup prologue. Where a producer cannot (f32 path,
+     * split gate/up, row counts), its consumers quantize x themselves. HEARTH_GPU_XQ=0: never. */
+    int *prod_wo = h_calloc((size_t)hp->n_layer, sizeof(int)), *prod_gu = h_calloc((size_t)hp->n_layer, sizeof(int));
+    int *prod_down = h_calloc((size_t)hp->n_layer, sizeof(int));
+    if (!prod_wo || !prod_gu || !prod_down) {
+        h_free(prod_wo), h_free(prod_gu), h_free(prod_down);
+        st = h_err(err, HEARTH_ERR_NOMEM, "webgpu: out of memory");
+        goto fail;
+    }
     for (int l = 0; l < hp->n_layer; l++) {
+        gw_layer *G = &g->layers[l];
+        int gu_int = 1, next_int = 1;
+        for (int i = 0; i < (G->gu_fused ? 1 : 2); i++) gu_int &= mv_int_path(S, &G->gu[i]);
+        if (l + 1 < hp->n_layer) {
+            gw_layer *G1 = &g->layers[l + 1];
+            for (int i = 0; i < (G1->qkv_fused ? 1 : 3); i++) next_int &= mv_int_path(S, &G1->qkv[i]);
+        } else {
+            next_int = mv_int_path(S, g->output);
+        }
+        prod_wo[l] = gu_int && mv_can_produce(S, &G->wo, 1);
+        prod_gu[l] = G->gu_fused && mv_int_path(S, &G->down) && mv_can_produce(S, &G->gu[0], 2);
+        prod_down[l] = next_int && mv_can_produce(S, &G->down, 1);
+    }
+    st = HEARTH_OK;
+    for (int l = 0; l < hp->n_layer && !st; l++) {
         gw_layer *G = &g->layers[l];
         gs_layer *L = &S->layers[l];
         char lab[32];
         snprintf(lab, sizeof lab, "k cache %d", l);
-        if ((st = buf(S, &L->kc, kv_bytes, lab, err))) goto fail;
+        if ((st = buf(S, &L->kc, kv_bytes, lab, err))) break;
         snprintf(lab, sizeof lab, "v cache %d", l);
-        if ((st = buf(S, &L->vc, kv_bytes, lab, err))) goto fail;
+        if ((st = buf(S, &L->vc, kv_bytes, lab, err))) break;
         int nq = G->qkv_fused ? 1 : 3;
         uint64_t qoff[3] = {0, qd, qd + kvd};
-        for (int i = 0; i < nq; i++) {
+        gpu_buffer *qkv_in = l > 0 && prod_down[l - 1] ? S->qs_x : NULL;
+        gpu_buffer *gu_in = prod_wo[l] ? S->qs_x : NULL;
+        const gw_vec *next_norm = l + 1 < hp->n_layer ? &g->layers[l + 1].attn_norm : &g->out_norm;
+        for (int i = 0; i < nq && !st; i++) {
             /* with separate q/k/v the bias binding is the whole qkv bias; rows offset by qoff */
-            if ((st = setup_mv(S, &L->mv_qkv[i], &G->qkv[i], S->x, &G->attn_norm, &G->bqkv, (uint32_t)qoff[i], S->qkv,
-                               qoff[i], 0, err)) ||
+            if ((st = setup_mv(S, &L->mv_qkv[i], &G->qkv[i], S->x, qkv_in, &G->attn_norm, &G->bqkv, (uint32_t)qoff[i],
+                               S->qkv, qoff[i], 0, NULL, NULL, err)) ||
                 (st = setup_mm(S, &L->mm_qkv[i], &G->qkv[i], S->xn, &G->bqkv, (uint32_t)qoff[i], S->qkv, qoff[i], 0, err)))
-                goto fail;
+                break;
         }
-        if ((st = setup_mv(S, &L->mv_wo, &G->wo, S->att, NULL, NULL, 0, S->x, 0, 1, err)) ||
+        if (st) break;
+        if ((st = setup_mv(S, &L->mv_wo, &G->wo, S->att, NULL, NULL, NULL, 0, S->x, 0, 1, prod_wo[l] ? S->qs_x : NULL,
+                           prod_wo[l] ? &G->ffn_norm : NULL, err)) ||
             (st = setup_mm(S, &L->mm_wo, &G->wo, S->att, NULL, 0, S->x, 0, 1, err)))
-            goto fail;
+            break;
         if (G->gu_fused) {
-            if ((st = setup_mv(S, &L->mv_gu[0], &G->gu[0], S->x, &G->ffn_norm, NULL, 0, S->h, 0, 2, err)) ||
+            if ((st = setup_mv(S, &L->mv_gu[0], &G->gu[0], S->x, gu_in, &G->ffn_norm, NULL, 0, S->h, 0, 2,
+                               prod_gu[l] ? S->qs_h : NULL, NULL, err)) ||
                 (st = setup_mm(S, &L->mm_gu[0], &G->gu[0], S->xn, NULL, 0, S->gu, 0, 0, err)))
-                goto fail;
+                break;
         } else {
-            for (int i = 0; i < 2; i++)
-                if ((st = setup_mv(S, &L->mv_gu[i], &G->gu[i], S->x, &G->ffn_norm, NULL, 0, S->gu, i * F, 0, err)) ||
+            for (int i = 0; i < 2 && !st; i++)
+                if ((st = setup_mv(S, &L->mv_gu[i], &G->gu[i], S->x, gu_in, &G->ffn_norm, NULL, 0, S->gu, i * F, 0, NULL,
+                                   NULL, err)) ||
                     (st = setup_mm(S, &L->mm_gu[i], &G->gu[i], S->xn, NULL, 0, S->gu, i * F, 0, err)))
-                    goto fail;
+                    break;
+            if (st) break;
         }
-        if ((st = setup_mv(S, &L->mv_down, &G->down, S->h, NULL, NULL, 0, S->x, 0, 1, err)) ||
+        if ((st = setup_mv(S, &L->mv_down, &G->down, S->h, prod_gu[l] ? S->qs_h : NULL, NULL, NULL, 0, S->x, 0, 1,
+                           prod_down[l] ? S->qs_x : NULL, prod_down[l] ? next_norm : NULL, err)) ||
             (st = setup_mm(S, &L->mm_down, &G->down, S->h, NULL, 0, S->x, 0, 1, err)))
-            goto fail;
+            break;
         gpu_bind rb[7] = {{S->qkv, 0, 0},
                           {G->q_norm.present ? g->small : g->dummy, G->q_norm.off, G->q_norm.present ? G->q_norm.bytes : 0},
                           {G->k_norm.present ? g->small : g->dummy, G->k_norm.off, G->k_norm.present ? G->k_norm.bytes : 0},
@@ -462,8 +551,11 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
             (st = gpu_bindings_create(S->d, S->k_att_pre, pb, 4, &L->att_pre, err)) ||
             (st = gpu_bindings_create(S->d, S->k_rms, nb1, 3, &L->rms_attn, err)) ||
             (st = gpu_bindings_create(S->d, S->k_rms, nb2, 3, &L->rms_ffn, err)))
-            goto fail;
+            break;
     }
+    S->has_out_q = hp->n_layer > 0 && prod_down[hp->n_layer - 1];
+    h_free(prod_wo), h_free(prod_gu), h_free(prod_down);
+    if (st) goto fail;
     {
         gpu_bind rb[2] = {{S->part, 0, 0}, {S->att, 0, 0}};
         gpu_bind nb[3] = {{S->x, 0, 0}, {g->small, g->out_norm.off, g->out_norm.bytes}, {S->xn, 0, 0}};
@@ -480,7 +572,9 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         if ((st = gpu_bindings_create(S->d, S->k_pen, pb, 3, &S->penalize, err)) ||
             (st = gpu_bindings_create(S->d, S->k_sample, sb2, 3, &S->sample, err)))
             goto fail;
-        if ((st = setup_mv(S, &S->mv_out, g->output, S->x, &g->out_norm, NULL, 0, S->logits, 0, 0, err)) ||
+        if ((st = setup_mv(S, &S->mv_out, g->output, S->x, NULL, &g->out_norm, NULL, 0, S->logits, 0, 0, NULL, NULL, err)) ||
+            (S->has_out_q && (st = setup_mv(S, &S->mv_out_q, g->output, S->x, S->qs_x, &g->out_norm, NULL, 0, S->logits, 0,
+                                            0, NULL, NULL, err))) ||
             (st = setup_mm(S, &S->mm_out, g->output, S->xn, NULL, 0, S->logits, 0, 0, err)))
             goto fail;
     }
@@ -507,13 +601,13 @@ void webgpu_session_free(hearth_session *s) {
         }
         h_free(S->layers);
     }
-    free_prod(&S->mv_out), free_prod(&S->mm_out);
+    free_prod(&S->mv_out), free_prod(&S->mv_out_q), free_prod(&S->mm_out);
     for (int i = 0; i < GW_MAX_PIECES; i++) gpu_bindings_free(S->emb_ids[i]), gpu_bindings_free(S->emb_tok[i]);
     gpu_bindings_free(S->att_red), gpu_bindings_free(S->rms_out), gpu_bindings_free(S->swiglu);
     gpu_bindings_free(S->argmax_part), gpu_bindings_free(S->argmax_fin);
     gpu_bindings_free(S->penalize), gpu_bindings_free(S->sample);
     for (int i = 0; i < 3; i++) gpu_bindings_free(S->qx_bg[i]);
-    gpu_buffer *bs[] = {S->xq, S->xqd, S->x, S->xn, S->qkv, S->qr, S->att, S->gu, S->h, S->logits, S->part, S->argp,
+    gpu_buffer *bs[] = {S->xq, S->xqd, S->qs_x, S->qs_h, S->rw_dummy, S->x, S->xn, S->qkv, S->qr, S->att, S->gu, S->h, S->logits, S->part, S->argp,
                         S->tok, S->hist, S->ids, S->cs, S->rb_logits, S->bias};
     for (size_t i = 0; i < H_ARRAY_LEN(bs); i++) gpu_buffer_free(bs[i]);
     for (int i = 0; i < TOK_RING; i++) gpu_buffer_free(S->rb_tok[i]);
@@ -527,7 +621,8 @@ static void record_attn_decode(gs_state *S, gs_layer *L, const model_hparams *hp
     uint32_t prm[8] = {(uint32_t)pos, (uint32_t)S->n_ctx, n_chunks, 0, 0, 0, 0, 0};
     memcpy(&prm[3], &S->att_scale, 4);
     memcpy(&prm[4], &S->eps, 4);
-    gpu_dispatch(S->d, S->k_att_dec, L->att_dec, prm, sizeof prm, n_chunks, (uint32_t)hp->n_head_kv, 1);
+    gpu_dispatch(S->d, S->k_att_dec, L->att_dec, prm, sizeof prm, n_chunks,
+                 (uint32_t)hp->n_head_kv * (uint32_t)(hp->n_head / hp->n_head_kv) / S->att_hpw, 1);
 }
 
 /* Dispatches shared by the forward pass and the prefill profile. */
@@ -615,7 +710,8 @@ static void record_forward(hearth_session *s, int n, int pos, int tok_slot, int 
         record_mm_group(S, &S->mm_out, 1, 0, (uint32_t)n, E, (uint32_t)hp->n_vocab);
         S->log_off = (uint32_t)(n - 1) * (uint32_t)hp->n_vocab;
     } else {
-        run_mv(S, &S->mv_out, (uint32_t)(n - 1) * E);
+        if (n == 1 && S->has_out_q) run_mv(S, &S->mv_out_q, 0);
+        else run_mv(S, &S->mv_out, (uint32_t)(n - 1) * E);
         S->log_off = 0;
     }
 }
@@ -852,7 +948,7 @@ int webgpu_profile_decode(hearth_session *s, int reps, webgpu_profile *out, hear
                         gpu_dispatch(S->d, S->k_emb, S->emb_tok[i], prm, sizeof prm, ((uint32_t)hp->n_embd / 4 + 63) / 64, 1, 1);
                     }
                 } else if (grp == 7) {
-                    run_mv(S, &S->mv_out, 0);
+                    run_mv(S, S->has_out_q ? &S->mv_out_q : &S->mv_out, 0);
                     if (r == 0) bytes += prod_bytes(&S->mv_out);
                 } else {
                     record_sample(S, s, 0, pos, NULL, 0);

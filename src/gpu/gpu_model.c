@@ -293,6 +293,9 @@ int webgpu_model_init(hearth_model *m, hearth_error *err) {
     g->minwg = env_int("HEARTH_GPU_MINWG", 128);
     g->sg = env_int("HEARTH_GPU_SG", 1);
     g->qit = env_int("HEARTH_GPU_QIT", 0);
+    g->xq = env_int("HEARTH_GPU_XQ", 1);
+    g->unr = env_int("HEARTH_GPU_UNR", 1);
+    g->hpw = env_int("HEARTH_GPU_HPW", 1);
     g->mmq_tm = env_int("HEARTH_GPU_MMQ_TM", 0);
     g->mmq_tn = env_int("HEARTH_GPU_MMQ_TN", 0);
     g->mmq_ku = env_int("HEARTH_GPU_MMQ_KU", 0);

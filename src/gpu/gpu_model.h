@@ -72,6 +72,9 @@ typedef struct gw_model {
     int minwg;            /* HEARTH_GPU_MINWG: workgroups a decode matvec should have at least */
     int sg;               /* HEARTH_GPU_SG=0: no subgroup reductions */
     int qit;              /* HEARTH_GPU_QIT: matvec_q quantizes x by subgroups up to this many passes */
+    int xq;               /* HEARTH_GPU_XQ=0: no decode q-streams (every matvec quantizes its x) */
+    int unr;              /* HEARTH_GPU_UNR: matvec_q units per lane per loop step */
+    int hpw;              /* HEARTH_GPU_HPW: query heads per attn_decode workgroup (1; 0: a whole GQA group) */
 } gw_model;
 
 /* Kernel from (module, kernel, constants), compiled once per model and cached. */

@@ -1,11 +1,13 @@
 // attn_decode.wgsl — attention of one query token at position P.pos over the KV cache, with
-// the token's own RoPE / KV store folded in (split-K / flash-decoding). Workgroup (c, g) covers
-// positions [c * WG, min((c + 1) * WG, P.pos + 1)) for the G = NH / NKV query heads that share
-// KV head g: it ropes (and, with NORM, RMS-normalizes) their q rows from the fused QKV output;
-// the workgroup whose chunk holds P.pos also ropes k, and stores k and v at P.pos (workgroups of
-// the other chunks never read that position). Scores q.k / sqrt(HD), softmax within the chunk,
-// V summed for all G heads from one read of each V row. One chunk: the normalized output goes
-// to O; several: (max, sum, unnormalized acc) go to PART for attn_reduce.wgsl.
+// the token's own RoPE / KV store folded in (split-K / flash-decoding). Workgroup (c, y) covers
+// positions [c * WG, min((c + 1) * WG, P.pos + 1)) for HPW of the G = NH / NKV query heads that
+// share KV head g = y / (G / HPW) (head group y % (G / HPW)): it ropes (and, with NORM,
+// RMS-normalizes) their q rows from the fused QKV output. The workgroups whose chunk holds P.pos
+// also rope k and take k and v of P.pos from there (rounded as the cache stores them), and the
+// first head group's stores them at P.pos (no workgroup reads that position from the cache).
+// Scores q.k / sqrt(HD), softmax within the chunk, V summed for the HPW heads from one read of
+// each V row. One chunk: the normalized output goes to O; several: (max, sum, unnormalized acc)
+// go to PART for attn_reduce.wgsl.
 //
 // Bindings (group 0):
 //   0 P     uniform  Params
@@ -17,7 +19,7 @@
 //   6 VC    storage, read_write  array<vec4<u32>>  V cache, same layout
 //   7 O     storage, read_write  array<f32>        NH * HD floats (one chunk)
 //   8 PART  storage, read_write  array<f32>        [NH][n_chunks][HD + 2] (several chunks)
-// Grid: (n_chunks, NKV).
+// Grid: (n_chunks, NKV * G / HPW).
 
 struct Params { pos: u32, n_ctx: u32, n_chunks: u32, scale: f32, eps: f32, pad0: u32, pad1: u32, pad2: u32, }
 
@@ -39,16 +41,19 @@ override NORM: bool = false;
 override KV_F16: bool = false;
 override WG: u32 = 128u;          // = positions per chunk; >= HD / 4
 override G: u32 = NH / NKV;       // query heads per KV head (<= 16)
-override Q_LEN: u32 = G * HD;
-override S_LEN: u32 = G * WG;
+override HPW: u32 = G;            // query heads per workgroup (divides G)
+override NHG: u32 = G / HPW;      // head groups per KV head
+override Q_LEN: u32 = HPW * HD;
+override S_LEN: u32 = HPW * WG;
 override DPW: u32 = select(4u, 8u, KV_F16); // cache values per vec4<u32>
 override TPP: u32 = HD / DPW;       // threads per position in the V pass
 override NPG: u32 = WG / TPP;       // position groups of the V pass
 override A_LEN: u32 = NPG * HD;
 
-var<workgroup> q: array<f32, Q_LEN>;   // roped, scaled q of the G heads
-var<workgroup> kv: array<f32, HD>;     // k (then v) of the new token
-var<workgroup> s: array<f32, S_LEN>;   // scores, then probabilities [G][WG]
+var<workgroup> q: array<f32, Q_LEN>;   // roped, scaled q of the HPW heads
+var<workgroup> kv: array<f32, HD>;     // k of the new token (as the cache holds it)
+var<workgroup> vv: array<f32, HD>;     // v of the new token (as the cache holds it)
+var<workgroup> s: array<f32, S_LEN>;   // scores, then probabilities [HPW][WG]
 var<workgroup> red: array<f32, WG>;
 var<workgroup> acc: array<f32, A_LEN>;
 var<workgroup> hstat: array<f32, 32>;  // per head: max, sum
@@ -90,16 +95,36 @@ fn cload(v: bool, base: u32, w: u32) -> array<f32, 8> {
     return r;
 }
 
+// A value as the cache stores it.
+fn cround(x: f32) -> f32 {
+    if (KV_F16) { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }
+    return x;
+}
+
+// Values [DPW w, DPW w + DPW) of the K (v false) or V row of position p0 + j: the new token's
+// from workgroup memory, the others' from the cache.
+fn kv_vals(v: bool, p0: u32, j: u32, g: u32, w: u32) -> array<f32, 8> {
+    if (p0 + j == P.pos) {
+        var r: array<f32, 8>;
+        for (var e = 0u; e < DPW; e++) {
+            if (v) { r[e] = vv[w * DPW + e]; } else { r[e] = kv[w * DPW + e]; }
+        }
+        return r;
+    }
+    return cload(v, (g * P.n_ctx + p0 + j) * HD, w);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let c = wid.x;
-    let g = wid.y;
+    let g = wid.y / NHG;
+    let h0 = g * G + (wid.y % NHG) * HPW; // first query head of this workgroup
     let half = HD / 2u;
     let pos = P.pos;
     let cs_base = pos * half;
-    // q of the G heads: norm, rope, scale
-    for (var gi = 0u; gi < G; gi++) {
-        let row = (g * G + gi) * HD;
+    // q of the HPW heads: norm, rope, scale
+    for (var gi = 0u; gi < HPW; gi++) {
+        let row = (h0 + gi) * HD;
         let sc = head_scale(row, tid, true);
         for (var i = tid; i < half; i += WG) {
             let ab = rope_pair(i);
@@ -115,57 +140,58 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     let n = min(WG, pos + 1u - p0);
     let kbase_new = (g * P.n_ctx + pos) * HD;
     if (pos >= p0 && pos < p0 + WG) {
-        // this chunk holds the new token: rope k, store k and v
+        // this chunk holds the new token: rope k; k and v as the cache holds them; the first head
+        // group stores them
         let krow = (NH + g) * HD;
         let sc = head_scale(krow, tid, false);
+        let vrow = (NH + NKV + g) * HD;
         for (var i = tid; i < half; i += WG) {
             let ab = rope_pair(i);
             var x0 = QKV[krow + ab.x] * sc;
             var x1 = QKV[krow + ab.y] * sc;
             if (NORM) { x0 *= KN[ab.x]; x1 *= KN[ab.y]; }
             let cs = CS[cs_base + i];
-            kv[ab.x] = x0 * cs.x - x1 * cs.y;
-            kv[ab.y] = x0 * cs.y + x1 * cs.x;
+            kv[ab.x] = cround(x0 * cs.x - x1 * cs.y);
+            kv[ab.y] = cround(x0 * cs.y + x1 * cs.x);
+            vv[ab.x] = cround(QKV[vrow + ab.x]);
+            vv[ab.y] = cround(QKV[vrow + ab.y]);
         }
         workgroupBarrier();
-        let vrow = (NH + NKV + g) * HD;
-        for (var w = tid; w < HD / DPW; w += WG) {
-            let e = w * DPW;
-            if (KV_F16) {
-                KC[kbase_new / 8u + w] = vec4<u32>(pack2x16float(vec2<f32>(kv[e], kv[e + 1u])),
-                    pack2x16float(vec2<f32>(kv[e + 2u], kv[e + 3u])), pack2x16float(vec2<f32>(kv[e + 4u], kv[e + 5u])),
-                    pack2x16float(vec2<f32>(kv[e + 6u], kv[e + 7u])));
-                VC[kbase_new / 8u + w] = vec4<u32>(pack2x16float(vec2<f32>(QKV[vrow + e], QKV[vrow + e + 1u])),
-                    pack2x16float(vec2<f32>(QKV[vrow + e + 2u], QKV[vrow + e + 3u])),
-                    pack2x16float(vec2<f32>(QKV[vrow + e + 4u], QKV[vrow + e + 5u])),
-                    pack2x16float(vec2<f32>(QKV[vrow + e + 6u], QKV[vrow + e + 7u])));
-            } else {
-                KC[kbase_new / 4u + w] = bitcast<vec4<u32>>(vec4<f32>(kv[e], kv[e + 1u], kv[e + 2u], kv[e + 3u]));
-                VC[kbase_new / 4u + w] = bitcast<vec4<u32>>(vec4<f32>(QKV[vrow + e], QKV[vrow + e + 1u],
-                                                                     QKV[vrow + e + 2u], QKV[vrow + e + 3u]));
+        if (wid.y % NHG == 0u) {
+            for (var w = tid; w < HD / DPW; w += WG) {
+                let e = w * DPW;
+                if (KV_F16) {
+                    KC[kbase_new / 8u + w] = vec4<u32>(pack2x16float(vec2<f32>(kv[e], kv[e + 1u])),
+                        pack2x16float(vec2<f32>(kv[e + 2u], kv[e + 3u])), pack2x16float(vec2<f32>(kv[e + 4u], kv[e + 5u])),
+                        pack2x16float(vec2<f32>(kv[e + 6u], kv[e + 7u])));
+                    VC[kbase_new / 8u + w] = vec4<u32>(pack2x16float(vec2<f32>(vv[e], vv[e + 1u])),
+                        pack2x16float(vec2<f32>(vv[e + 2u], vv[e + 3u])), pack2x16float(vec2<f32>(vv[e + 4u], vv[e + 5u])),
+                        pack2x16float(vec2<f32>(vv[e + 6u], vv[e + 7u])));
+                } else {
+                    KC[kbase_new / 4u + w] = bitcast<vec4<u32>>(vec4<f32>(kv[e], kv[e + 1u], kv[e + 2u], kv[e + 3u]));
+                    VC[kbase_new / 4u + w] = bitcast<vec4<u32>>(vec4<f32>(vv[e], vv[e + 1u], vv[e + 2u], vv[e + 3u]));
+                }
             }
         }
-        storageBarrier();
     }
     workgroupBarrier();
 
-    // scores: thread j <-> position p0 + j, all G heads from one read of the k row
+    // scores: thread j <-> position p0 + j, the HPW heads from one read of the k row
     if (tid < n) {
-        let base = (g * P.n_ctx + p0 + tid) * HD;
         var sc: array<f32, 16>;
-        for (var gi = 0u; gi < G; gi++) { sc[gi] = 0.0; }
+        for (var gi = 0u; gi < HPW; gi++) { sc[gi] = 0.0; }
         for (var w = 0u; w < HD / DPW; w++) {
-            let k = cload(false, base, w);
-            for (var gi = 0u; gi < G; gi++) {
+            let k = kv_vals(false, p0, tid, g, w);
+            for (var gi = 0u; gi < HPW; gi++) {
                 let o = gi * HD + w * DPW;
                 for (var e = 0u; e < DPW; e++) { sc[gi] += k[e] * q[o + e]; }
             }
         }
-        for (var gi = 0u; gi < G; gi++) { s[gi * WG + tid] = sc[gi]; }
+        for (var gi = 0u; gi < HPW; gi++) { s[gi * WG + tid] = sc[gi]; }
     }
     workgroupBarrier();
     // per head: max, exp, sum
-    for (var gi = 0u; gi < G; gi++) {
+    for (var gi = 0u; gi < HPW; gi++) {
         var m = -3.0e38;
         if (tid < n) { m = s[gi * WG + tid]; }
         red[tid] = m;
@@ -190,19 +216,19 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     // V: thread (pg, w) sums positions pg, pg + NPG, ... for its DPW dims, all heads
     let w = tid % TPP;
     let pg = tid / TPP;
-    for (var gi = 0u; gi < G; gi++) {
+    for (var gi = 0u; gi < HPW; gi++) {
         var a: array<f32, 8>;
         for (var e = 0u; e < DPW; e++) { a[e] = 0.0; }
         if (pg < NPG) {
             for (var j = pg; j < n; j += NPG) {
-                let v = cload(true, (g * P.n_ctx + p0 + j) * HD, w);
+                let v = kv_vals(true, p0, j, g, w);
                 let pj = s[gi * WG + j];
                 for (var e = 0u; e < DPW; e++) { a[e] += pj * v[e]; }
             }
             for (var e = 0u; e < DPW; e++) { acc[pg * HD + w * DPW + e] = a[e]; }
         }
         workgroupBarrier();
-        let h = g * G + gi;
+        let h = h0 + gi;
         for (var d = tid; d < HD; d += WG) {
             var t = 0.0;
             for (var k = 0u; k < NPG; k++) { t += acc[k * HD + d]; }
