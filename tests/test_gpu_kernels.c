@@ -723,10 +723,13 @@ static void test_attention_decode(void) {
         int hpws[2] = {G, ci % 2 ? 1 : (G % 2 ? 1 : G / 2)};
         for (int hi = 0; hi < (hpws[1] != G ? 2 : 1); hi++) {
         int hpw = hpws[hi];
+        /* with head dims of whole 32-value units, the output also as a q-stream (matvec_q's input) */
+        int qs = c.hd % 32 == 0;
         gpu_const kc_c[] = {{"HD", c.hd}, {"NH", c.nh}, {"NKV", c.nkv}, {"NEOX", c.neox}, {"NORM", c.norm},
-                            {"KV_F16", c.f16}, {"WG", 128}, {"HPW", hpw}};
-        gpu_const rc[] = {{"HD", c.hd}, {"WG", 128}};
-        gpu_kernel *k = gtu_kernel(dev, NULL, "attn_decode", kc_c, 8), *kr = gtu_kernel(dev, NULL, "attn_reduce", rc, 2);
+                            {"KV_F16", c.f16}, {"WG", 128}, {"HPW", hpw}, {"QS", qs}};
+        gpu_const rc[] = {{"HD", c.hd}, {"WG", 128}, {"QS", qs}};
+        gpu_kernel *k = gtu_kernel(dev, "qs_out", "attn_decode", kc_c, 9);
+        gpu_kernel *kr = gtu_kernel(dev, "qs_out", "attn_reduce", rc, 3);
         for (size_t pi = 0; pi < H_ARRAY_LEN(positions) && k && kr; pi++) {
             int pos = positions[pi];
             float *qkv = malloc(sizeof(float) * rowlen);
@@ -771,7 +774,9 @@ static void test_attention_decode(void) {
             gpu_buffer *bq = gtu_upload(dev, qkv, sizeof(float) * rowlen), *bqn = gtu_upload(dev, qn, sizeof qn);
             gpu_buffer *bkn = gtu_upload(dev, kn, sizeof kn), *bcs = gtu_upload(dev, cs, sizeof(float) * n_ctx * half * 2);
             gpu_buffer *bk = gtu_upload(dev, kwords, kw * 4), *bv = gtu_upload(dev, vwords, vw * 4);
-            gpu_buffer *bo = gtu_upload(dev, zeros, sizeof(float) * c.nh * c.hd);
+            size_t o_words = (size_t)c.nh * c.hd + (size_t)c.nh * c.hd / 32 * 12; /* floats, then the q-stream */
+            uint32_t *o_all = calloc(o_words, 4);
+            gpu_buffer *bo = gtu_upload(dev, o_all, o_words * 4);
             gpu_buffer *bp = gtu_upload(dev, zeros, sizeof(float) * (size_t)c.nh * (n_chunks + 1) * (c.hd + 2));
             gpu_bindings *b = NULL, *br = NULL;
             hearth_error err = {0, ""};
@@ -781,15 +786,23 @@ static void test_attention_decode(void) {
             float *o = malloc(sizeof(float) * c.nh * c.hd);
             if (gpu_bindings_create(dev, k, bd, 8, &b, &err) == 0 && gpu_bindings_create(dev, kr, brd, 2, &br, &err) == 0) {
                 float scale = 1.0f / sqrtf((float)c.hd);
-                uint32_t prm[8] = {(uint32_t)pos, (uint32_t)n_ctx, (uint32_t)n_chunks, 0, 0, 0, 0, 0};
+                uint32_t qs_at = (uint32_t)(c.nh * c.hd);
+                uint32_t prm[8] = {(uint32_t)pos, (uint32_t)n_ctx, (uint32_t)n_chunks, 0, 0, qs_at, 0, 0};
                 memcpy(&prm[3], &scale, 4);
                 memcpy(&prm[4], &eps, 4);
                 gpu_dispatch(dev, k, b, prm, sizeof prm, (uint32_t)n_chunks, (uint32_t)(c.nkv * (G / hpw)), 1);
                 if (n_chunks > 1) {
-                    uint32_t p2[4] = {(uint32_t)n_chunks, 0, 0, 0};
+                    uint32_t p2[4] = {(uint32_t)n_chunks, qs_at, 0, 0};
                     gpu_dispatch(dev, kr, br, p2, sizeof p2, (uint32_t)c.nh, 1, 1);
                 }
-                if (gtu_read(dev, bo, 0, o, sizeof(float) * c.nh * c.hd) == 0) e = gtu_nmse(o, out, (size_t)c.nh * c.hd);
+                if (gtu_read(dev, bo, 0, o_all, o_words * 4) == 0) {
+                    memcpy(o, o_all, sizeof(float) * c.nh * c.hd);
+                    e = gtu_nmse(o, out, (size_t)c.nh * c.hd);
+                    char why[160] = "";
+                    if (qs)
+                        CHECK_MSG(check_qstream(o_all + qs_at, o, NULL, (int64_t)c.nh * c.hd, why, sizeof why),
+                                  "attn_decode nh=%d hd=%d hpw=%d pos=%d output q-stream: %s", c.nh, c.hd, hpw, pos, why);
+                }
                 /* the stored k rows */
                 float *kg = malloc(sizeof(float) * c.nkv * c.hd);
                 uint32_t *all = malloc(kw * 4);
@@ -815,7 +828,7 @@ static void test_attention_decode(void) {
             gpu_bindings_free(b), gpu_bindings_free(br);
             gpu_buffer *bs[] = {bq, bqn, bkn, bcs, bk, bv, bo, bp};
             for (size_t i = 0; i < H_ARRAY_LEN(bs); i++) gpu_buffer_free(bs[i]);
-            free(qkv), free(kref), free(out), free(kwords), free(vwords), free(zeros), free(o);
+            free(qkv), free(kref), free(out), free(kwords), free(vwords), free(zeros), free(o), free(o_all);
         }
         gpu_kernel_free(k), gpu_kernel_free(kr);
         }

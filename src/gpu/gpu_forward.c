@@ -59,6 +59,8 @@ typedef struct gs_state {
     gpu_kernel *k_pen, *k_sample;
     int log_valid;   /* the logits buffer holds the logits after the session's last token */
     uint32_t att_hpw;/* query heads per attn_decode workgroup */
+    int att_qs;      /* decode attention also writes its output as a q-stream, at att_qs_off of att */
+    uint64_t att_qs_off;
     uint32_t log_off;/* float offset of those logits in the logits buffer */
     float eps, att_scale;
 } gs_state;
@@ -143,9 +145,9 @@ static void prod_init(gs_prod *pr, gw_tensor *t, uint32_t epi, uint64_t y_off, c
 }
 
 /* Decode matvec over t: x from `x` (norm weights `norm` fused if present) or, with xq_in, from
- * that q-stream; y into `y` at y_off, and with yq_out also as a q-stream (times qnorm if
+ * the q-stream at that binding; y into `y` at y_off, and with yq_out also as a q-stream (times qnorm if
  * present). */
-static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, gpu_buffer *xq_in, const gw_vec *norm,
+static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const gpu_bind *xq_in, const gw_vec *norm,
                     const gw_vec *bias, uint32_t b_base, gpu_buffer *y, uint64_t y_off, uint32_t epi,
                     gpu_buffer *yq_out, const gw_vec *qnorm, hearth_error *err) {
     gw_model *g = S->g;
@@ -180,7 +182,7 @@ static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, gpu_b
         gpu_bind b[8] = {{p->buf, p->off, p->bytes}, {p->buf, p->off, p->bytes}, {x, 0, 0},
                          {gv ? g->small : g->dummy, gv ? gv->off : 0, gv ? gv->bytes : 0},
                          {pr->bias ? g->small : g->dummy, pr->bias ? bias->off : 0, pr->bias ? bias->bytes : 0},
-                         {y, 0, 0}, {xq_in ? xq_in : g->dummy, 0, 0}, {yq_out ? yq_out : S->rw_dummy, 0, 0}};
+                         {y, 0, 0}, xq_in ? *xq_in : (gpu_bind){g->dummy, 0, 0}, {yq_out ? yq_out : S->rw_dummy, 0, 0}};
         if ((st = gpu_bindings_create(S->d, pr->k, b, pr->int_path ? 8 : 6, &pr->bg[i], err))) return st;
     }
     return HEARTH_OK;
@@ -340,6 +342,12 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         st = h_err(err, HEARTH_ERR_NOMEM, "webgpu: out of memory");
         goto fail;
     }
+    /* The attention output's q-stream (for the attention-output product) follows the batch's
+     * attention rows in the same buffer: attn_decode has no binding to spare. */
+    S->att_qs = g->xq == 1 && hd % 32 == 0; /* HEARTH_GPU_XQ=2: all but this one (comparisons) */
+    for (int l = 0; l < hp->n_layer; l++) S->att_qs &= mv_int_path(S, &g->layers[l].wo);
+    S->att_qs_off = (B * qd * 4 + in->min_storage_offset_align - 1) / in->min_storage_offset_align *
+                    in->min_storage_offset_align;
     if (kv_bytes > in->max_storage_binding || B * V * 4 * (uint64_t)(S->log_rows > 1) > in->max_storage_binding ||
         B * 2 * F * 4 > in->max_storage_binding) {
         st = h_err(err, HEARTH_ERR_RANGE, "webgpu: context %d / batch %d: a KV cache layer (%.1f MiB) or scratch "
@@ -349,7 +357,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
     }
     if ((st = buf(S, &S->x, B * E * 4, "x", err)) || (st = buf(S, &S->xn, B * E * 4, "xn", err)) ||
         (st = buf(S, &S->qkv, B * (qd + 2 * kvd) * 4, "qkv", err)) || (st = buf(S, &S->qr, B * qd * 4, "q", err)) ||
-        (st = buf(S, &S->att, B * qd * 4, "att", err)) || (st = buf(S, &S->gu, B * 2 * F * 4, "gu", err)) ||
+        (st = buf(S, &S->att, S->att_qs_off + qd / 32 * 48, "att", err)) || (st = buf(S, &S->gu, B * 2 * F * 4, "gu", err)) ||
         (st = buf(S, &S->h, B * F * 4, "h", err)) ||
         (st = buf(S, &S->logits, (uint64_t)S->log_rows * V * 4, "logits", err)) ||
         (st = buf(S, &S->part, (uint64_t)hp->n_head * max_chunks * (hd + 2) * 4, "att partials", err)) ||
@@ -418,8 +426,8 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         S->att_hpw = g->hpw > 0 && grp % (uint32_t)g->hpw == 0 ? (uint32_t)g->hpw : grp;
         gpu_const dec_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"NEOX", hp->rope_neox},
                              {"NORM", m->layers[0].q_norm.present}, {"KV_F16", S->kv_f16}, {"WG", att_wg},
-                             {"HPW", S->att_hpw}};
-        gpu_const red_c[] = {{"HD", (double)hd}, {"WG", 128}};
+                             {"HPW", S->att_hpw}, {"QS", S->att_qs}};
+        gpu_const red_c[] = {{"HD", (double)hd}, {"WG", 128}, {"QS", S->att_qs}};
         gpu_const pre_c[7] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"KV_F16", S->kv_f16}};
         int att_tiles = gw_attn_prefill_tiles((uint32_t)hd, in->max_workgroup_storage, &pre_c[4]);
         gpu_const rms_c[] = {{"N", (double)E}};
@@ -433,8 +441,8 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         gpu_const emb_c[] = {{"N", (double)E}};
         if ((st = gw_kernel(g, gpu_pack_module(g->tok_embd.type), "get_rows", emb_c, 1, &S->k_emb, err)) ||
             (st = gw_kernel(g, NULL, "rope_store", rope_c, 6, &S->k_rope, err)) ||
-            (st = gw_kernel(g, NULL, "attn_decode", dec_c, 8, &S->k_att_dec, err)) ||
-            (st = gw_kernel(g, NULL, "attn_reduce", red_c, 2, &S->k_att_red, err)) ||
+            (st = gw_kernel(g, "qs_out", "attn_decode", dec_c, 9, &S->k_att_dec, err)) ||
+            (st = gw_kernel(g, "qs_out", "attn_reduce", red_c, 3, &S->k_att_red, err)) ||
             (st = gw_kernel(g, NULL, "attn_prefill", pre_c, 7, &S->k_att_pre, err)) ||
             (st = gw_kernel(g, NULL, "rmsnorm", rms_c, 1, &S->k_rms, err)) ||
             (st = gw_kernel(g, NULL, "swiglu", NULL, 0, &S->k_swiglu, err)) ||
@@ -506,8 +514,8 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         if ((st = buf(S, &L->vc, kv_bytes, lab, err))) break;
         int nq = G->qkv_fused ? 1 : 3;
         uint64_t qoff[3] = {0, qd, qd + kvd};
-        gpu_buffer *qkv_in = l > 0 && prod_down[l - 1] ? S->qs_x : NULL;
-        gpu_buffer *gu_in = prod_wo[l] ? S->qs_x : NULL;
+        gpu_bind qs_x = {S->qs_x, 0, 0}, qs_h = {S->qs_h, 0, 0}, qs_att = {S->att, S->att_qs_off, qd / 32 * 48};
+        const gpu_bind *qkv_in = l > 0 && prod_down[l - 1] ? &qs_x : NULL, *gu_in = prod_wo[l] ? &qs_x : NULL;
         const gw_vec *next_norm = l + 1 < hp->n_layer ? &g->layers[l + 1].attn_norm : &g->out_norm;
         for (int i = 0; i < nq && !st; i++) {
             /* with separate q/k/v the bias binding is the whole qkv bias; rows offset by qoff */
@@ -517,7 +525,8 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
                 break;
         }
         if (st) break;
-        if ((st = setup_mv(S, &L->mv_wo, &G->wo, S->att, NULL, NULL, NULL, 0, S->x, 0, 1, prod_wo[l] ? S->qs_x : NULL,
+        if ((st = setup_mv(S, &L->mv_wo, &G->wo, S->att, S->att_qs ? &qs_att : NULL, NULL, NULL, 0, S->x, 0, 1,
+                           prod_wo[l] ? S->qs_x : NULL,
                            prod_wo[l] ? &G->ffn_norm : NULL, err)) ||
             (st = setup_mm(S, &L->mm_wo, &G->wo, S->att, NULL, 0, S->x, 0, 1, err)))
             break;
@@ -534,7 +543,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
                     break;
             if (st) break;
         }
-        if ((st = setup_mv(S, &L->mv_down, &G->down, S->h, prod_gu[l] ? S->qs_h : NULL, NULL, NULL, 0, S->x, 0, 1,
+        if ((st = setup_mv(S, &L->mv_down, &G->down, S->h, prod_gu[l] ? &qs_h : NULL, NULL, NULL, 0, S->x, 0, 1,
                            prod_down[l] ? S->qs_x : NULL, prod_down[l] ? next_norm : NULL, err)) ||
             (st = setup_mm(S, &L->mm_down, &G->down, S->h, NULL, 0, S->x, 0, 1, err)))
             break;
@@ -573,7 +582,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
             (st = gpu_bindings_create(S->d, S->k_sample, sb2, 3, &S->sample, err)))
             goto fail;
         if ((st = setup_mv(S, &S->mv_out, g->output, S->x, NULL, &g->out_norm, NULL, 0, S->logits, 0, 0, NULL, NULL, err)) ||
-            (S->has_out_q && (st = setup_mv(S, &S->mv_out_q, g->output, S->x, S->qs_x, &g->out_norm, NULL, 0, S->logits, 0,
+            (S->has_out_q && (st = setup_mv(S, &S->mv_out_q, g->output, S->x, &(gpu_bind){S->qs_x, 0, 0}, &g->out_norm, NULL, 0, S->logits, 0,
                                             0, NULL, NULL, err))) ||
             (st = setup_mm(S, &S->mm_out, g->output, S->xn, NULL, 0, S->logits, 0, 0, err)))
             goto fail;
@@ -618,7 +627,7 @@ void webgpu_session_free(hearth_session *s) {
 /* ---- forward ------------------------------------------------------------------------------- */
 
 static void record_attn_decode(gs_state *S, gs_layer *L, const model_hparams *hp, int pos, uint32_t n_chunks) {
-    uint32_t prm[8] = {(uint32_t)pos, (uint32_t)S->n_ctx, n_chunks, 0, 0, 0, 0, 0};
+    uint32_t prm[8] = {(uint32_t)pos, (uint32_t)S->n_ctx, n_chunks, 0, 0, (uint32_t)(S->att_qs_off / 4), 0, 0};
     memcpy(&prm[3], &S->att_scale, 4);
     memcpy(&prm[4], &S->eps, 4);
     gpu_dispatch(S->d, S->k_att_dec, L->att_dec, prm, sizeof prm, n_chunks,
@@ -685,7 +694,7 @@ static void record_forward(hearth_session *s, int n, int pos, int tok_slot, int 
             uint32_t n_chunks = ((uint32_t)pos + ATT_CHUNK) / ATT_CHUNK;
             record_attn_decode(S, L, hp, pos, n_chunks);
             if (n_chunks > 1) {
-                uint32_t prm2[4] = {n_chunks, 0, 0, 0};
+                uint32_t prm2[4] = {n_chunks, (uint32_t)(S->att_qs_off / 4), 0, 0};
                 gpu_dispatch(S->d, S->k_att_red, S->att_red, prm2, sizeof prm2, (uint32_t)hp->n_head, 1, 1);
             }
             run_mv(S, &L->mv_wo, 0);
@@ -971,7 +980,7 @@ int webgpu_profile_decode(hearth_session *s, int reps, webgpu_profile *out, hear
                     uint32_t n_pos = (uint32_t)pos + 1, n_chunks = (n_pos + ATT_CHUNK - 1) / ATT_CHUNK;
                     record_attn_decode(S, L, hp, pos, n_chunks);
                     if (n_chunks > 1) {
-                        uint32_t prm2[4] = {n_chunks, 0, 0, 0};
+                        uint32_t prm2[4] = {n_chunks, (uint32_t)(S->att_qs_off / 4), 0, 0};
                         gpu_dispatch(S->d, S->k_att_red, S->att_red, prm2, sizeof prm2, (uint32_t)hp->n_head, 1, 1);
                     }
                     if (r == 0) bytes += 2ull * n_pos * (uint64_t)hp->n_head_kv * (uint64_t)hp->head_dim * (S->kv_f16 ? 2 : 4);

@@ -17,11 +17,12 @@
 //   4 CS    storage, read        array<vec2<f32>>  (cos, sin) of position p, pair i at p * HD/2 + i
 //   5 KC    storage, read_write  array<vec4<u32>>  K cache [NKV][n_ctx][HD] (f32 bits or f16 pairs)
 //   6 VC    storage, read_write  array<vec4<u32>>  V cache, same layout
-//   7 O     storage, read_write  array<f32>        NH * HD floats (one chunk)
+//   7 O     storage, read_write  array<u32>        NH * HD floats (f32 bits; one chunk), and with QS
+//                                                   their q-stream at word P.qs (qs_out.wgsl)
 //   8 PART  storage, read_write  array<f32>        [NH][n_chunks][HD + 2] (several chunks)
 // Grid: (n_chunks, NKV * G / HPW).
 
-struct Params { pos: u32, n_ctx: u32, n_chunks: u32, scale: f32, eps: f32, pad0: u32, pad1: u32, pad2: u32, }
+struct Params { pos: u32, n_ctx: u32, n_chunks: u32, scale: f32, eps: f32, qs: u32, pad1: u32, pad2: u32, }
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> QKV: array<f32>;
@@ -30,7 +31,7 @@ struct Params { pos: u32, n_ctx: u32, n_chunks: u32, scale: f32, eps: f32, pad0:
 @group(0) @binding(4) var<storage, read> CS: array<vec2<f32>>;
 @group(0) @binding(5) var<storage, read_write> KC: array<vec4<u32>>;
 @group(0) @binding(6) var<storage, read_write> VC: array<vec4<u32>>;
-@group(0) @binding(7) var<storage, read_write> O: array<f32>;
+@group(0) @binding(7) var<storage, read_write> O: array<u32>;
 @group(0) @binding(8) var<storage, read_write> PART: array<f32>;
 
 override HD: u32;                 // head dim, multiple of 8 (f16 cache) or 4
@@ -39,6 +40,7 @@ override NKV: u32;
 override NEOX: bool = false;
 override NORM: bool = false;
 override KV_F16: bool = false;
+override QS: bool = false;        // also write the output as a q-stream (one chunk)
 override WG: u32 = 128u;          // = positions per chunk; >= HD / 4
 override G: u32 = NH / NKV;       // query heads per KV head (<= 16)
 override HPW: u32 = G;            // query heads per workgroup (divides G)
@@ -57,6 +59,7 @@ var<workgroup> s: array<f32, S_LEN>;   // scores, then probabilities [HPW][WG]
 var<workgroup> red: array<f32, WG>;
 var<workgroup> acc: array<f32, A_LEN>;
 var<workgroup> hstat: array<f32, 32>;  // per head: max, sum
+var<workgroup> ov: array<f32, HD>;     // one head's output (QS)
 
 // Ropes (and norms) the head row at QKV[row..row+HD) into dst via kv/q; done by all threads.
 fn head_scale(row: u32, tid: u32, w_is_q: bool) -> f32 {
@@ -233,7 +236,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
             var t = 0.0;
             for (var k = 0u; k < NPG; k++) { t += acc[k * HD + d]; }
             if (P.n_chunks == 1u) {
-                O[h * HD + d] = t / hstat[2u * gi + 1u];
+                let o = t / hstat[2u * gi + 1u];
+                O[h * HD + d] = bitcast<u32>(o);
+                if (QS) { ov[d] = o; }
             } else {
                 let pb = (h * P.n_chunks + c) * (HD + 2u);
                 PART[pb + d] = t;
@@ -241,5 +246,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
             }
         }
         workgroupBarrier();
+        if (QS && P.n_chunks == 1u) {
+            qs_write(tid, h, P.qs);
+            workgroupBarrier();
+        }
     }
 }

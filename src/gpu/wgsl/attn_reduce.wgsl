@@ -4,17 +4,21 @@
 // Bindings (group 0):
 //   0 P     uniform  Params
 //   1 PART  storage, read        array<f32>  [NH][n_chunks][HD + 2] (acc[HD], m, l)
-//   2 O     storage, read_write  array<f32>  NH * HD floats
+//   2 O     storage, read_write  array<u32>  NH * HD floats (f32 bits), and with QS their
+//                                            q-stream at word P.qs (qs_out.wgsl)
 // Grid: (NH, 1, 1); workgroup size HD rounded up to 32.
 
-struct Params { n_chunks: u32, pad0: u32, pad1: u32, pad2: u32, }
+struct Params { n_chunks: u32, qs: u32, pad1: u32, pad2: u32, }
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> PART: array<f32>;
-@group(0) @binding(2) var<storage, read_write> O: array<f32>;
+@group(0) @binding(2) var<storage, read_write> O: array<u32>;
 
 override HD: u32;
 override WG: u32 = 128u;
+override QS: bool = false; // also write the output as a q-stream
+
+var<workgroup> ov: array<f32, HD>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -30,6 +34,11 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
             a += w * PART[pb + d];
             l += w * PART[pb + HD + 1u];
         }
-        O[h * HD + d] = a / l;
+        O[h * HD + d] = bitcast<u32>(a / l);
+        if (QS) { ov[d] = a / l; }
+    }
+    if (QS) {
+        workgroupBarrier();
+        qs_write(tid, h, P.qs);
     }
 }
