@@ -16,6 +16,13 @@
 static gpu_device *dev;
 static gtu_rng rng = {12345};
 
+/* A kernel for a test; one that does not compile is a failure (not a skipped check). */
+static gpu_kernel *kernel(gpu_device *d, const char *module, const char *name, const gpu_const *c, int nc) {
+    gpu_kernel *k = gtu_kernel(d, module, name, c, nc);
+    CHECK_MSG(k != NULL, "kernel %s (modules %s) compiles", name, module ? module : "-");
+    return k;
+}
+
 /* ---- weights ------------------------------------------------------------------------------- */
 
 typedef struct host_w {
@@ -202,7 +209,7 @@ static double run_matvec(host_w *w, const mv_case *c) {
                      {"SGMIN", c->sg ? gi->subgroup_min : 1}, {"QSG", c->sg && gi->subgroup_min >= 8}};
     char mods[48];
     snprintf(mods, sizeof mods, "%s%s", c->int_path ? (c->sg ? "sg_on," : "sg_off,") : "", gpu_pack_module(w->type));
-    gpu_kernel *kr = c->int_path ? gtu_kernel(dev, mods, "matvec_q", k, 12) : gtu_kernel(dev, mods, "matvec_f", k, 6);
+    gpu_kernel *kr = c->int_path ? kernel(dev, mods, "matvec_q", k, 12) : kernel(dev, mods, "matvec_f", k, 6);
     double e = 1;
     float *out = malloc(sizeof(float) * (size_t)n_out);
     if (kr && bx && bg && bb && by && bxq && byq) {
@@ -386,7 +393,7 @@ static void test_get_rows_ggml(void) {
         float *out = calloc((size_t)(rows * n), 4);
         gpu_buffer *bx = gtu_upload(dev, out, (size_t)(rows * n) * 4);
         gpu_const c[] = {{"N", (double)n}};
-        gpu_kernel *k = gtu_kernel(dev, gpu_pack_module(t->type), "get_rows", c, 1);
+        gpu_kernel *k = kernel(dev, gpu_pack_module(t->type), "get_rows", c, 1);
         gpu_bindings *bg = NULL;
         gpu_bind b[] = {{bw, 0, 0}, {bw, 0, 0}, {bi, 0, 0}, {bx, 0, 0}};
         if (k && bw && bi && bx && gpu_bindings_create(dev, k, b, 4, &bg, &err) == 0) {
@@ -459,7 +466,7 @@ static void test_matmul(void) {
                 gpu_buffer *bx = gtu_upload(dev, x, (size_t)(T * n) * 4), *bb = gtu_upload(dev, b, (size_t)rows * 4);
                 gpu_buffer *by = gtu_upload(dev, y0, (size_t)(T * rows) * 4);
                 gpu_const c[] = {{"N", (double)n}, {"TM", tm}, {"TN", tm}, {"BIAS", bias}, {"EPI", epi}};
-                gpu_kernel *k = gtu_kernel(dev, gpu_pack_module(t), "matmul_f", c, 5);
+                gpu_kernel *k = kernel(dev, gpu_pack_module(t), "matmul_f", c, 5);
                 gpu_bindings *bg = NULL;
                 double e = 1;
                 hearth_error err = {0, ""};
@@ -533,8 +540,8 @@ static void test_matmul_q(void) {
                 gpu_buffer *bq = gtu_upload(dev, zero, xq_bytes), *bd = gtu_upload(dev, zero, xd_bytes);
                 gpu_const qc[] = {{"N", (double)n}};
                 gpu_const c[] = {{"N", (double)n}, {"TM", tm}, {"TN", tn}, {"KU", ku}, {"BIAS", bias}, {"EPI", epi}};
-                gpu_kernel *kq = gtu_kernel(dev, NULL, "quant_x", qc, 1);
-                gpu_kernel *k = gtu_kernel(dev, gpu_pack_module(t), "matmul_q", c, 6);
+                gpu_kernel *kq = kernel(dev, NULL, "quant_x", qc, 1);
+                gpu_kernel *k = kernel(dev, gpu_pack_module(t), "matmul_q", c, 6);
                 gpu_bindings *bgq = NULL, *bg = NULL;
                 double e = 1;
                 hearth_error err = {0, ""};
@@ -589,7 +596,7 @@ static void test_rmsnorm_swiglu_argmax(void) {
         gpu_buffer *bx = gtu_upload(dev, x, sizeof(float) * N * R), *bg = gtu_upload(dev, g, sizeof(float) * N);
         gpu_buffer *by = gtu_upload(dev, out, sizeof(float) * N * R);
         gpu_const c[] = {{"N", N}};
-        gpu_kernel *k = gtu_kernel(dev, NULL, "rmsnorm", c, 1);
+        gpu_kernel *k = kernel(dev, NULL, "rmsnorm", c, 1);
         gpu_bindings *b = NULL;
         gpu_bind bd[3] = {{bx, 0, 0}, {bg, 0, 0}, {by, 0, 0}};
         double e = 1;
@@ -616,7 +623,7 @@ static void test_rmsnorm_swiglu_argmax(void) {
                 ref[F * t + i] = gg / (1 + exp(-gg)) * uu;
             }
         gpu_buffer *bgu = gtu_upload(dev, gu, sizeof gu), *bh = gtu_upload(dev, h, sizeof h);
-        gpu_kernel *k = gtu_kernel(dev, NULL, "swiglu", NULL, 0);
+        gpu_kernel *k = kernel(dev, NULL, "swiglu", NULL, 0);
         gpu_bindings *b = NULL;
         gpu_bind bd[2] = {{bgu, 0, 0}, {bh, 0, 0}};
         double e = 1;
@@ -640,7 +647,7 @@ static void test_rmsnorm_swiglu_argmax(void) {
         gpu_buffer *bl = gtu_upload(dev, l, sizeof(float) * N), *bp = gtu_upload(dev, zero, sizeof zero);
         gpu_buffer *bt = gtu_upload(dev, zero, sizeof zero), *bh = gtu_upload(dev, zero, sizeof zero);
         gpu_const cp[] = {{"PARTIAL", 1}, {"CHUNK", 4096}}, cf[] = {{"PARTIAL", 0}, {"CHUNK", 4096}};
-        gpu_kernel *kp = gtu_kernel(dev, NULL, "argmax", cp, 2), *kf = gtu_kernel(dev, NULL, "argmax", cf, 2);
+        gpu_kernel *kp = kernel(dev, NULL, "argmax", cp, 2), *kf = kernel(dev, NULL, "argmax", cf, 2);
         gpu_bindings *bp1 = NULL, *bf1 = NULL;
         gpu_bind bd[4] = {{bl, 0, 0}, {bp, 0, 0}, {bt, 0, 0}, {bh, 0, 0}};
         uint32_t got[8] = {0}, hist[8] = {0};
@@ -728,8 +735,8 @@ static void test_attention_decode(void) {
         gpu_const kc_c[] = {{"HD", c.hd}, {"NH", c.nh}, {"NKV", c.nkv}, {"NEOX", c.neox}, {"NORM", c.norm},
                             {"KV_F16", c.f16}, {"WG", 128}, {"HPW", hpw}, {"QS", qs}};
         gpu_const rc[] = {{"HD", c.hd}, {"WG", 128}, {"QS", qs}};
-        gpu_kernel *k = gtu_kernel(dev, "qs_out", "attn_decode", kc_c, 9);
-        gpu_kernel *kr = gtu_kernel(dev, "qs_out", "attn_reduce", rc, 3);
+        gpu_kernel *k = kernel(dev, "qs_out", "attn_decode", kc_c, 9);
+        gpu_kernel *kr = kernel(dev, "qs_out", "attn_reduce", rc, 3);
         for (size_t pi = 0; pi < H_ARRAY_LEN(positions) && k && kr; pi++) {
             int pos = positions[pi];
             float *qkv = malloc(sizeof(float) * rowlen);
@@ -823,8 +830,8 @@ static void test_attention_decode(void) {
             /* f32 arithmetic (f16 cache values are exact in both): nmse ~1e-13; an f16 rounding
              * of the new k landing on the other side of a tie gives ~1e-8 at most */
             CHECK_MSG(e < 1e-7 && ek < 1e-7,
-                      "attn_decode nh=%d nkv=%d hd=%d neox=%d norm=%d f16=%d hpw=%d pos=%d: nmse out %.3g k %.3g", c.nh,
-                      c.nkv, c.hd, c.neox, c.norm, c.f16, hpw, pos, e, ek);
+                      "attn_decode nh=%d nkv=%d hd=%d neox=%d norm=%d f16=%d hpw=%d pos=%d: nmse out %.3g k %.3g",
+                      c.nh, c.nkv, c.hd, c.neox, c.norm, c.f16, hpw, pos, e, ek);
             gpu_bindings_free(b), gpu_bindings_free(br);
             gpu_buffer *bs[] = {bq, bqn, bkn, bcs, bk, bv, bo, bp};
             for (size_t i = 0; i < H_ARRAY_LEN(bs); i++) gpu_buffer_free(bs[i]);
@@ -918,7 +925,7 @@ static void test_rope_and_prefill_attention(void) {
         gpu_const rc[] = {{"HD", c.hd}, {"NH", c.nh}, {"NKV", c.nkv}, {"NEOX", c.neox}, {"NORM", c.norm}, {"KV_F16", c.f16}};
         gpu_const pc[7] = {{"HD", c.hd}, {"NH", c.nh}, {"NKV", c.nkv}, {"KV_F16", c.f16}};
         CHECK(gw_attn_prefill_tiles((uint32_t)c.hd, gpu_device_info(dev)->max_workgroup_storage, &pc[4]) == 0);
-        gpu_kernel *kr = gtu_kernel(dev, NULL, "rope_store", rc, 6), *kp = gtu_kernel(dev, NULL, "attn_prefill", pc, 7);
+        gpu_kernel *kr = kernel(dev, NULL, "rope_store", rc, 6), *kp = kernel(dev, NULL, "attn_prefill", pc, 7);
         gpu_bindings *br = NULL, *bp = NULL;
         hearth_error err = {0, ""};
         gpu_bind rbd[7] = {{bqkv, 0, 0}, {bqn, 0, 0}, {bkn, 0, 0}, {bcs, 0, 0}, {bq, 0, 0}, {bk, 0, 0}, {bv, 0, 0}};
@@ -1040,7 +1047,7 @@ static void test_sample(void) {
     smp_cfg cfgs[] = {{1.0f, 0, 1.0f, 0}, {0.8f, 40, 0.95f, 0.05f}, {1.5f, 0, 0.9f, 0}, {0.7f, 5, 1.0f, 0.2f},
                       {1.2f, 0, 1.0f, 0.1f}, {1.0f, 1, 1.0f, 0}};
     int sizes[] = {1000, 5000};
-    gpu_kernel *k = gtu_kernel(dev, NULL, "sample", NULL, 0);
+    gpu_kernel *k = kernel(dev, NULL, "sample", NULL, 0);
     uint32_t zero[64] = {0};
     gpu_buffer *bt = gtu_upload(dev, zero, sizeof zero), *bh = gtu_upload(dev, zero, sizeof zero);
     int checked = 0, near_ties = 0;
