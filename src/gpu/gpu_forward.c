@@ -353,8 +353,8 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
      * attention rows in the same buffer: attn_decode has no binding to spare. */
     S->att_qs = g->xq == 1 && hd % 32 == 0; /* HEARTH_GPU_XQ=2: all but this one (comparisons) */
     for (int l = 0; l < hp->n_layer; l++) S->att_qs &= mv_takes_qs(S, &g->layers[l].wo);
-    S->att_qs_off = (B * qd * 4 + in->min_storage_offset_align - 1) / in->min_storage_offset_align *
-                    in->min_storage_offset_align;
+    uint64_t align = H_MAX(in->min_storage_offset_align, 16u);
+    S->att_qs_off = (B * qd * 4 + align - 1) / align * align;
     if (kv_bytes > in->max_storage_binding || B * V * 4 * (uint64_t)(S->log_rows > 1) > in->max_storage_binding ||
         B * 2 * F * 4 > in->max_storage_binding) {
         st = h_err(err, HEARTH_ERR_RANGE, "webgpu: context %d / batch %d: a KV cache layer (%.1f MiB) or scratch "
