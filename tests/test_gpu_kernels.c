@@ -66,14 +66,30 @@ static void free_w(host_w *w) {
     gpu_buffer_free(w->buf);
 }
 
-/* The activation rounding of matvec_q (and of the CPU reference's Q8_32): per 32, scale
- * amax / 127, q = round-half-even(x * 127 / amax). */
+/* The activation rounding of matvec_q (and of the CPU reference's Q8_32) for 32 values y (times
+ * g if given, into t): scale d = amax / 127, q = round-half-even(t * 127 / amax); also the sum of
+ * the squares of y (a q-stream's third scale). Returns 127 / amax (0 for all zeros). */
+static float q8_unit(const float *y, const float *g, float t[32], int q[32], float *d, float *ss) {
+    float amax = 0;
+    *ss = 0;
+    for (int i = 0; i < 32; i++) {
+        *ss += y[i] * y[i];
+        t[i] = g ? y[i] * g[i] : y[i];
+        amax = fmaxf(amax, fabsf(t[i]));
+    }
+    float id = amax != 0 ? 127.0f / amax : 0;
+    *d = amax / 127.0f;
+    for (int i = 0; i < 32; i++) q[i] = (int)nearbyintf(t[i] * id);
+    return id;
+}
+
+/* x quantized per 32 as matvec_q does, dequantized into xq. */
 static void q8_emulate(const float *x, double *xq, int64_t n) {
     for (int64_t b = 0; b < n / 32; b++) {
-        float amax = 0;
-        for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[32 * b + i]));
-        float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0;
-        for (int i = 0; i < 32; i++) xq[32 * b + i] = (double)nearbyintf(x[32 * b + i] * id) * d;
+        float t[32], d, ss;
+        int q[32];
+        q8_unit(x + 32 * b, NULL, t, q, &d, &ss);
+        for (int i = 0; i < 32; i++) xq[32 * b + i] = (double)q[i] * d;
     }
 }
 
@@ -96,18 +112,13 @@ typedef struct mv_case {
 static int check_qstream(const uint32_t *qs, const float *y, const float *g, int64_t n, char *why, size_t why_n) {
     int64_t off_by_one = 0;
     for (int64_t u = 0; u < n / 32; u++) {
-        float amax = 0, ss = 0, t[32];
-        for (int i = 0; i < 32; i++) {
-            float v = y[32 * u + i];
-            ss += v * v;
-            t[i] = g ? v * g[32 * u + i] : v;
-            amax = fmaxf(amax, fabsf(t[i]));
-        }
-        float id = amax != 0 ? 127.0f / amax : 0, d = amax / 127.0f;
+        float t[32], d, ss;
+        int wq[32];
+        float id = q8_unit(y + 32 * u, g ? g + 32 * u : NULL, t, wq, &d, &ss);
         int sum = 0;
         for (int i = 0; i < 32; i++) {
             int8_t q = (int8_t)((qs[12 * u + i / 4] >> (8 * (i % 4))) & 0xFF);
-            int want = (int)nearbyintf(t[i] * id);
+            int want = wq[i];
             sum += q;
             if (q != want) {
                 if (abs(q - want) > 1 || fabsf(fabsf(t[i] * id - truncf(t[i] * id)) - 0.5f) > 1e-3f) {
@@ -153,20 +164,14 @@ static double run_matvec(host_w *w, const mv_case *c) {
         /* as a producer writes it: x * g quantized, the norm's scale applied to the dot products */
         double ssq = 0;
         for (int64_t u = 0; u < n / 32; u++) {
-            float amax = 0, t[32], s2 = 0;
-            for (int i = 0; i < 32; i++) {
-                float v = x[32 * u + i];
-                s2 += v * v;
-                t[i] = c->norm ? v * g[32 * u + i] : v;
-                amax = fmaxf(amax, fabsf(t[i]));
-            }
-            float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0;
+            float t[32], d, s2;
+            int q[32];
+            q8_unit(x + 32 * u, c->norm ? g + 32 * u : NULL, t, q, &d, &s2);
             int sum = 0;
             for (int i = 0; i < 32; i++) {
-                int q = (int)nearbyintf(t[i] * id);
-                sum += q;
-                xqs[12 * u + i / 4] |= (uint32_t)(q & 0xFF) << (8 * (i % 4));
-                xr[32 * u + i] = (double)q * d;
+                sum += q[i];
+                xqs[12 * u + i / 4] |= (uint32_t)(q[i] & 0xFF) << (8 * (i % 4));
+                xr[32 * u + i] = (double)q[i] * d;
             }
             float m[4] = {d, d * (float)sum, s2, 0};
             memcpy(&xqs[12 * u + 8], m, 16);
@@ -208,7 +213,7 @@ static double run_matvec(host_w *w, const mv_case *c) {
                      {"QNORM", c->qout == 2}, {"UNR", c->unr ? c->unr : 1},
                      {"SGMIN", c->sg ? gi->subgroup_min : 1}, {"QSG", c->sg && gi->subgroup_min >= 8}};
     char mods[48];
-    snprintf(mods, sizeof mods, "%s%s", c->int_path ? (c->sg ? "sg_on," : "sg_off,") : "", gpu_pack_module(w->type));
+    snprintf(mods, sizeof mods, "%s%s", c->int_path ? (c->sg ? "sg_on,qs_unit," : "sg_off,qs_unit,") : "", gpu_pack_module(w->type));
     gpu_kernel *kr = c->int_path ? kernel(dev, mods, "matvec_q", k, 12) : kernel(dev, mods, "matvec_f", k, 6);
     double e = 1;
     float *out = malloc(sizeof(float) * (size_t)n_out);
@@ -735,8 +740,8 @@ static void test_attention_decode(void) {
         gpu_const kc_c[] = {{"HD", c.hd}, {"NH", c.nh}, {"NKV", c.nkv}, {"NEOX", c.neox}, {"NORM", c.norm},
                             {"KV_F16", c.f16}, {"WG", 128}, {"HPW", hpw}, {"QS", qs}};
         gpu_const rc[] = {{"HD", c.hd}, {"WG", 128}, {"QS", qs}};
-        gpu_kernel *k = kernel(dev, "qs_out", "attn_decode", kc_c, 9);
-        gpu_kernel *kr = kernel(dev, "qs_out", "attn_reduce", rc, 3);
+        gpu_kernel *k = kernel(dev, "qs_unit,qs_out", "attn_decode", kc_c, 9);
+        gpu_kernel *kr = kernel(dev, "qs_unit,qs_out", "attn_reduce", rc, 3);
         for (size_t pi = 0; pi < H_ARRAY_LEN(positions) && k && kr; pi++) {
             int pos = positions[pi];
             float *qkv = malloc(sizeof(float) * rowlen);

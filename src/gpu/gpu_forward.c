@@ -175,7 +175,7 @@ static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
      * slower); docs/GPU.md. */
     int qsg = sg && in->subgroup_min >= 8 && (n / 4 + wg - 1) / wg <= (uint32_t)H_MAX(g->qit, 0);
     char mods[48];
-    snprintf(mods, sizeof mods, "%s%s", pr->int_path ? (sg ? "sg_on," : "sg_off,") : "", gpu_pack_module(t->type));
+    snprintf(mods, sizeof mods, "%s%s", pr->int_path ? (sg ? "sg_on,qs_unit," : "sg_off,qs_unit,") : "", gpu_pack_module(t->type));
     gpu_const c[] = {{"N", n},          {"TU", pr->tu},    {"RPT", pr->rpt},
                      {"NORM", norm != NULL}, {"BIAS", pr->bias}, {"EPI", epi},
                      {"WG", pr->wg},    {"XQIN", xq_in != NULL}, {"QOUT", yq_out != NULL},
@@ -448,8 +448,8 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         gpu_const emb_c[] = {{"N", (double)E}};
         if ((st = gw_kernel(g, gpu_pack_module(g->tok_embd.type), "get_rows", emb_c, 1, &S->k_emb, err)) ||
             (st = gw_kernel(g, NULL, "rope_store", rope_c, 6, &S->k_rope, err)) ||
-            (st = gw_kernel(g, "qs_out", "attn_decode", dec_c, 9, &S->k_att_dec, err)) ||
-            (st = gw_kernel(g, "qs_out", "attn_reduce", red_c, 3, &S->k_att_red, err)) ||
+            (st = gw_kernel(g, "qs_unit,qs_out", "attn_decode", dec_c, 9, &S->k_att_dec, err)) ||
+            (st = gw_kernel(g, "qs_unit,qs_out", "attn_reduce", red_c, 3, &S->k_att_red, err)) ||
             (st = gw_kernel(g, NULL, "attn_prefill", pre_c, 7, &S->k_att_pre, err)) ||
             (st = gw_kernel(g, NULL, "rmsnorm", rms_c, 1, &S->k_rms, err)) ||
             (st = gw_kernel(g, NULL, "swiglu", NULL, 0, &S->k_swiglu, err)) ||
@@ -489,13 +489,12 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
      * (times that norm's weight), the gate/up product writes the FFN's input quantized for down;
      * the consumers then have no per-workgroup prologue. Where a producer cannot (f32 path,
      * split gate/up, row counts), its consumers quantize x themselves. HEARTH_GPU_XQ=0: never. */
-    int *prod_wo = h_calloc((size_t)hp->n_layer, sizeof(int)), *prod_gu = h_calloc((size_t)hp->n_layer, sizeof(int));
-    int *prod_down = h_calloc((size_t)hp->n_layer, sizeof(int));
-    if (!prod_wo || !prod_gu || !prod_down) {
-        h_free(prod_wo), h_free(prod_gu), h_free(prod_down);
+    int *prod_wo = h_calloc(3 * (size_t)hp->n_layer, sizeof(int)); /* per layer: wo, gate/up, down produce */
+    if (!prod_wo) {
         st = h_err(err, HEARTH_ERR_NOMEM, "webgpu: out of memory");
         goto fail;
     }
+    int *prod_gu = prod_wo + hp->n_layer, *prod_down = prod_gu + hp->n_layer;
     for (int l = 0; l < hp->n_layer; l++) {
         gw_layer *G = &g->layers[l];
         int gu_qs = 1, next_qs = 1;
@@ -570,7 +569,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
             break;
     }
     S->has_out_q = hp->n_layer > 0 && prod_down[hp->n_layer - 1];
-    h_free(prod_wo), h_free(prod_gu), h_free(prod_down);
+    h_free(prod_wo);
     if (st) goto fail;
     {
         gpu_bind rb[2] = {{S->part, 0, 0}, {S->att, 0, 0}};

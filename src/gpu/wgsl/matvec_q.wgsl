@@ -1,4 +1,4 @@
-// matvec_q.wgsl — y = W x for one token with quantized W (any wq_* module with WQ_INT) and the
+// matvec_q.wgsl (after qs_unit.wgsl) — y = W x for one token with quantized W (any wq_* module with WQ_INT) and the
 // activation x quantized to int8 per 32 elements (scale amax/127, like the CPU reference's
 // Q8_32), optionally RMS-normalized (x * g / rms(x)). Integer dot products (dot4I8Packed) per
 // 32-element unit, scales applied per unit.
@@ -74,6 +74,11 @@ var<workgroup> xd: array<vec2<f32>, XD_LEN>; // (scale, scale * sum of q) per 32
 var<workgroup> red: array<f32, RED_LEN>;
 var<workgroup> yv: array<f32, YV_LEN>;       // this workgroup's outputs (QOUT)
 var<workgroup> tv: array<f32, YV_LEN>;       // ... times the output norm weight (QNORM)
+
+// The q-stream of the outputs (qs_unit.wgsl): the values after the norm weight, the squares of
+// those before.
+fn qs_t(i: u32) -> f32 { return tv[i]; }
+fn qs_y(i: u32) -> f32 { return yv[i]; }
 
 // Adds unit u of x times unit u of the RPT rows at rbs to acc (acc[RPT]: the q-stream's sum of
 // squares with XQIN and NORM).
@@ -264,29 +269,11 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         let n_out = select(P.n_rows, P.n_sets, EPI == 2u);
         let o = (wid.x + wid.y * P.gx) * ROWS_WG + 32u * tid;
         if (tid < ROWS_WG / 32u && o < n_out) {
-            let k0 = 32u * tid;
-            var amax = 0.0;
-            var ss = 0.0;
-            for (var j = 0u; j < 32u; j++) {
-                let y = yv[k0 + j];
-                ss += y * y;
-                amax = max(amax, abs(tv[k0 + j]));
-            }
-            var id = 0.0;
-            if (amax != 0.0) { id = 127.0 / amax; }
-            var w: array<u32, 8>;
-            var qs = vec4<i32>(0);
-            for (var j = 0u; j < 8u; j++) {
-                let t = vec4<f32>(tv[k0 + 4u * j], tv[k0 + 4u * j + 1u], tv[k0 + 4u * j + 2u], tv[k0 + 4u * j + 3u]);
-                let q = vec4<i32>(round(t * id));
-                qs += q;
-                w[j] = pack4xI8(q);
-            }
-            let d = amax / 127.0;
+            let u = qs_unit(32u * tid);
             let ub = ((P.y_off + o) / 32u) * 3u;
-            YQ[ub] = vec4<u32>(w[0], w[1], w[2], w[3]);
-            YQ[ub + 1u] = vec4<u32>(w[4], w[5], w[6], w[7]);
-            YQ[ub + 2u] = bitcast<vec4<u32>>(vec4<f32>(d, d * f32(qs.x + qs.y + qs.z + qs.w), ss, 0.0));
+            YQ[ub] = u.lo;
+            YQ[ub + 1u] = u.hi;
+            YQ[ub + 2u] = bitcast<vec4<u32>>(u.m);
         }
     }
 }
