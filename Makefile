@@ -33,6 +33,8 @@ TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 GEN_SRC :=
 
 -include mk/*.mk
+# (the fragments define targets of their own: the default stays build/hearth)
+.DEFAULT_GOAL := all
 
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC) $(GEN_SRC))
 CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
