@@ -103,6 +103,7 @@ typedef struct mv_case {
     int xqin;      /* matvec_q: x given as a q-stream (quantized on the host, as a producer would) */
     int qout;      /* matvec_q: outputs also as a q-stream (1; 2: times a norm weight) */
     int unr;       /* matvec_q: units per lane per loop step (0: 1) */
+    int wg;        /* matvec_q: workgroup size (0: 256) */
 } mv_case;
 
 /* Checks a q-stream of n values (3 vec4 per 32) against the quantization of the floats y (times
@@ -211,10 +212,12 @@ static double run_matvec(host_w *w, const mv_case *c) {
     gpu_const k[] = {{"N", (double)n}, {"TU", c->tu}, {"RPT", c->epi == 2 ? 2 : c->rpt}, {"NORM", c->norm},
                      {"BIAS", c->bias}, {"EPI", c->epi}, {"XQIN", c->xqin}, {"QOUT", c->qout != 0},
                      {"QNORM", c->qout == 2}, {"UNR", c->unr ? c->unr : 1},
-                     {"SGMIN", c->sg ? gi->subgroup_min : 1}, {"QSG", c->sg && gi->subgroup_min >= 8}};
+                     {"SGMIN", c->sg ? gi->subgroup_min : 1}, {"QSG", c->sg && gi->subgroup_min >= 8},
+                     {"QPAR", 1}, /* (the one-lane-per-value q-stream: subgroups of >= 32 only) */
+                     {"WG", c->wg ? c->wg : 256}};
     char mods[48];
     snprintf(mods, sizeof mods, "%s%s", c->int_path ? (c->sg ? "sg_on,qs_unit," : "sg_off,qs_unit,") : "", gpu_pack_module(w->type));
-    gpu_kernel *kr = c->int_path ? kernel(dev, mods, "matvec_q", k, 12) : kernel(dev, mods, "matvec_f", k, 6);
+    gpu_kernel *kr = c->int_path ? kernel(dev, mods, "matvec_q", k, 14) : kernel(dev, mods, "matvec_f", k, 6);
     double e = 1;
     float *out = malloc(sizeof(float) * (size_t)n_out);
     if (kr && bx && bg && bb && by && bxq && byq) {
@@ -224,7 +227,7 @@ static double run_matvec(host_w *w, const mv_case *c) {
         if (gpu_bindings_create(dev, kr, b, c->int_path ? 8 : 6, &bgp, &err) == 0) {
             uint32_t rpt = c->epi == 2 ? 2 : (uint32_t)c->rpt;
             uint32_t n_sets = c->epi == 2 ? (uint32_t)n_out : (uint32_t)((rows + rpt - 1) / rpt);
-            uint32_t per_wg = 256 / (uint32_t)c->tu, n_wg = (n_sets + per_wg - 1) / per_wg;
+            uint32_t per_wg = (uint32_t)(c->wg ? c->wg : 256) / (uint32_t)c->tu, n_wg = (n_sets + per_wg - 1) / per_wg;
             uint32_t p[12] = {0, w->words, n_sets, c->epi == 2 ? 1 : rpt, c->epi == 2 ? (uint32_t)n_out : 1,
                               (uint32_t)rows, 0, 0, 0, n_wg, 0, 0};
             memcpy(&p[8], &eps, 4);
@@ -285,10 +288,10 @@ static void test_matvec(void) {
                 const gpu_info *gi = gpu_device_info(dev);
                 int sg_max = gi->has_subgroups ? (int)gi->subgroup_min : 0;
                 mv_case cases[] = {
-                    {0, 64, 2, 0, 0, 0, 0, 0, 0, 0}, {0, 32, 4, 1, 1, 0, 0, 0, 0, 0}, {0, 256, 1, 1, 0, 1, 0, 0, 0, 0},
-                    {1, 64, 2, 0, 0, 0, 0, 0, 0, 0}, {1, 32, 4, 1, 1, 0, 0, 0, 0, 2}, {1, 256, 1, 1, 0, 1, 0, 0, 0, 0},
-                    {1, sg_max, 2, 1, 1, 0, 1, 0, 0, 2}, {1, sg_max, 1, 0, 0, 1, 1, 0, 0, 0},
-                    {1, sg_max >= 16 ? 16 : sg_max, 4, 1, 0, 0, 1, 0, 0, 0},
+                    {0, 64, 2, 0, 0, 0, 0, 0, 0, 0, 0}, {0, 32, 4, 1, 1, 0, 0, 0, 0, 0, 0}, {0, 256, 1, 1, 0, 1, 0, 0, 0, 0, 0},
+                    {1, 64, 2, 0, 0, 0, 0, 0, 0, 0, 0}, {1, 32, 4, 1, 1, 0, 0, 0, 0, 2, 0}, {1, 256, 1, 1, 0, 1, 0, 0, 0, 0, 0},
+                    {1, sg_max, 2, 1, 1, 0, 1, 0, 0, 2, 0}, {1, sg_max, 1, 0, 0, 1, 1, 0, 0, 0, 0},
+                    {1, sg_max >= 16 ? 16 : sg_max, 4, 1, 0, 0, 1, 0, 0, 0, 0},
                 };
                 for (size_t ci = 0; ci < H_ARRAY_LEN(cases); ci++) {
                     if (cases[ci].int_path && !gpu_pack_has_int(t)) continue;
@@ -308,7 +311,7 @@ static void test_matvec(void) {
                 for (int ip = 0; ip < 2; ip++) {
                     if (ip && !gpu_pack_has_int(t)) continue;
                     if (!full && (ti + (size_t)ip) % 3) continue;
-                    mv_case c = {ip, 64, 2, 1, 0, 2, 0, 0, 0, 0};
+                    mv_case c = {ip, 64, 2, 1, 0, 2, 0, 0, 0, 0, 0};
                     double e = run_matvec(&w, &c);
                     CHECK_MSG(e < 1e-8, "matvec_%c swiglu %s n=%lld rows=%lld: nmse %.3g", ip ? 'q' : 'f',
                               quant_type_name(t), (long long)w.n, (long long)rows, e);
@@ -328,15 +331,20 @@ static void test_matvec_qstream(void) {
     if (!dev) return;
     int full = gtu_full();
     const gpu_info *gi = gpu_device_info(dev);
-    int sg4 = gi->has_subgroups && gi->subgroup_min >= 4;
+    int sg4 = gi->has_subgroups && gi->subgroup_min >= 4, sg32 = gi->has_subgroups && gi->subgroup_min >= 32;
+    int wg1024 = gi->max_invocations >= 1024;
     /* int_path, tu, rpt, norm, bias, epi, sg, xqin, qout, unr (2 and 3 units per loop step: the
      * unrolled loop and its tail) */
     const mv_case cases[] = {
-        {1, 16, 2, 1, 1, 0, 0, 1, 0, 2},  /* Q/K/V: q-stream in, normed, bias */
-        {1, 8, 1, 0, 0, 1, 0, 0, 2, 3},   /* attention output: float in, residual, normed q-stream out */
-        {1, 8, 2, 1, 0, 2, 0, 1, 1, 2},   /* gate/up: q-stream in, normed, SwiGLU, q-stream out */
-        {1, 4, 2, 0, 0, 1, sg4, 1, 2, 3}, /* down: q-stream in, residual, normed q-stream out */
-        {1, 4, 1, 1, 0, 0, sg4, 1, 0, 1}, /* output: q-stream in, normed */
+        {1, 16, 2, 1, 1, 0, 0, 1, 0, 2, 0},  /* Q/K/V: q-stream in, normed, bias */
+        {1, 8, 1, 0, 0, 1, 0, 0, 2, 3, 0},   /* attention output: float in, residual, normed q-stream out */
+        {1, 8, 2, 1, 0, 2, 0, 1, 1, 2, 0},   /* gate/up: q-stream in, normed, SwiGLU, q-stream out */
+        {1, 4, 2, 0, 0, 1, sg4, 1, 2, 3, 0}, /* down: q-stream in, residual, normed q-stream out */
+        {1, 4, 2, 1, 0, 2, sg4, 1, 1, 1, 0}, /* gate/up with subgroups */
+        {1, 4, 1, 1, 0, 0, sg4, 1, 0, 1, 0}, /* output: q-stream in, normed */
+        /* the shape for rows of >= 4096 (gpu_forward.c mv_shape): 1024 threads, 32 lanes per row */
+        {1, 32, 1, 0, 0, 1, sg32, 1, 2, 1, 1024}, /* down */
+        {1, 32, 1, 1, 1, 0, sg32, 1, 0, 1, 1024}, /* Q/K/V */
     };
     int t_i = 0;
     for (size_t ti = 0; ti < H_ARRAY_LEN(all_types); ti++) {
@@ -353,6 +361,7 @@ static void test_matvec_qstream(void) {
             if (!full && ci % 3 != (size_t)t_i % 3 && ci != (size_t)t_i % 5) continue;
             const mv_case *c = &cases[ci];
             if (c->sg && !sg4) continue;
+            if (c->wg > 256 && !wg1024) continue;
             w.rows = c->epi == 2 ? outs * 2 : outs;
             double e = run_matvec(&w, c);
             CHECK_MSG(e < 1e-8, "matvec_q q-stream %s n=%lld case %zu (xqin %d qout %d epi %d norm %d): nmse %.3g",

@@ -95,10 +95,25 @@ static void mv_shape(gs_state *S, const gw_tensor *t, uint32_t epi, int int_path
     uint32_t tu = int_path ? 16 : 64;
     tu = H_MIN(tu, H_MAX(pow2_floor(H_MAX(units, 1u)), 4u));
     if (g->tu_override) tu = (uint32_t)g->tu_override;
+    if (t->shape[0]) { /* per-product override (comparisons; docs/GPU.md) */
+        *tu_out = t->shape[0], *rpt_out = epi == 2 ? 2 : t->shape[1], *wg_out = t->shape[2];
+        return;
+    }
     /* 512 threads (64 rows) per workgroup for rows of >= 4096: +10% on 7B, +4% on 8B decode;
      * 256 elsewhere (512 costs 2% on 0.5B) */
     uint32_t wg = g->wg_override ? (uint32_t)g->wg_override : int_path && n >= 4096 ? 512 : 256;
     wg = H_MIN(wg, in->max_invocations);
+    /* Row length >= 4096 and at most 16384 rows (7B/8B Q/K/V, attention output, FFN down), where
+     * the adapter allows 1024 invocations: 1024 threads, 32 lanes per row, one row per set:
+     * still 32 rows per workgroup (whole q-stream units), twice the threads per SM of FFN down's
+     * 128 workgroups of 512, half the units per lane. On the H100 (docs/BENCHMARKS.md) FFN down
+     * went from 24 to 20 us per layer on 8B, decode 353 -> 369 tok/s. Gate/up (SwiGLU row pairs)
+     * measured the same either way, the output product (128256 rows) 35% slower: they keep the
+     * shape above. HEARTH_GPU_BIG=0: not. */
+    if (int_path && n >= 4096 && t->rows <= 16384 && epi != 2 && g->big && in->max_invocations >= 1024 &&
+        !g->wg_override && !g->tu_override && !g->rpt_override &&
+        (uint64_t)n + n / 4 + 1024 * 2 * 4 + 64 * 4 <= in->max_workgroup_storage) /* xs, xd, red, yv + tv */
+        wg = 1024, tu = 32, rpt = 1;
     if (wg < tu) wg = tu;
     /* Enough workgroups to keep the device busy: matrices with few rows (7B's attention output
      * and FFN down: 4096 rows = 64 workgroups of 64 rows) take 1 row per set, then more lanes
@@ -179,9 +194,9 @@ static int setup_mv(gs_state *S, gs_prod *pr, gw_tensor *t, gpu_buffer *x, const
     gpu_const c[] = {{"N", n},          {"TU", pr->tu},    {"RPT", pr->rpt},
                      {"NORM", norm != NULL}, {"BIAS", pr->bias}, {"EPI", epi},
                      {"WG", pr->wg},    {"XQIN", xq_in != NULL}, {"QOUT", yq_out != NULL},
-                     {"QNORM", qnorm != NULL}, {"UNR", (uint32_t)H_MAX(g->unr, 1)},
-                     {"SGMIN", sg ? in->subgroup_min : 1}, {"QSG", qsg}};
-    int st = gw_kernel(g, mods, pr->int_path ? "matvec_q" : "matvec_f", c, pr->int_path ? 13 : 7, &pr->k, err);
+                     {"QNORM", qnorm != NULL}, {"UNR", t->shape[3] ? t->shape[3] : (uint32_t)H_MAX(g->unr, 1)},
+                     {"SGMIN", sg ? in->subgroup_min : 1}, {"QSG", qsg}, {"QPAR", g->qpar != 0}};
+    int st = gw_kernel(g, mods, pr->int_path ? "matvec_q" : "matvec_f", c, pr->int_path ? 14 : 7, &pr->k, err);
     if (st) return st;
     const gw_vec *gv = qnorm ? qnorm : norm;
     for (int i = 0; i < t->n_pieces; i++) {

@@ -20,10 +20,12 @@ static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 int gw_kernel(gw_model *g, const char *module, const char *kernel, const gpu_const *c, int nc, gpu_kernel **out,
               hearth_error *err) {
-    char key[200];
+    char key[sizeof g->kernels[0].key];
     int k = snprintf(key, sizeof key, "%s|%s", kernel, module ? module : "");
     for (int i = 0; i < nc && k < (int)sizeof key - 1; i++)
         k += snprintf(key + k, sizeof key - (size_t)k, "|%s=%g", c[i].name, c[i].value);
+    if (k >= (int)sizeof key - 1) /* a truncated key could name another kernel's pipeline */
+        return h_err(err, HEARTH_ERR_INTERNAL, "webgpu: kernel key too long: %s", key);
     for (int i = 0; i < g->n_kernels; i++)
         if (strcmp(g->kernels[i].key, key) == 0) {
             *out = g->kernels[i].k;
@@ -296,6 +298,8 @@ int webgpu_model_init(hearth_model *m, hearth_error *err) {
     g->xq = env_int("HEARTH_GPU_XQ", 1);
     g->unr = env_int("HEARTH_GPU_UNR", 1);
     g->hpw = env_int("HEARTH_GPU_HPW", 1);
+    g->qpar = env_int("HEARTH_GPU_QPAR", 1);
+    g->big = env_int("HEARTH_GPU_BIG", 1);
     g->mmq_tm = env_int("HEARTH_GPU_MMQ_TM", 0);
     g->mmq_tn = env_int("HEARTH_GPU_MMQ_TN", 0);
     g->mmq_ku = env_int("HEARTH_GPU_MMQ_KU", 0);
@@ -327,6 +331,29 @@ int webgpu_model_init(hearth_model *m, hearth_error *err) {
     pl.placing = 1;
     if ((st = plan_all(g, m, &pl, err))) goto fail;
     g->gpu_bytes = pl.total;
+    /* HEARTH_GPU_SHAPE_QKV / _WO / _GU / _DOWN = TU,RPT,WG[,UNR]: one product's decode matvec
+     * shape (comparisons on a card; docs/GPU.md). A shape whose workgroups cannot own whole
+     * q-stream units makes that product's neighbours quantize x themselves. */
+    static const char *const roles[4] = {"HEARTH_GPU_SHAPE_QKV", "HEARTH_GPU_SHAPE_WO", "HEARTH_GPU_SHAPE_GU",
+                                         "HEARTH_GPU_SHAPE_DOWN"};
+    for (int r = 0; r < 4; r++) {
+        const char *v = getenv(roles[r]);
+        unsigned a[4] = {0, 0, 0, 0};
+        if (!v || sscanf(v, "%u,%u,%u,%u", &a[0], &a[1], &a[2], &a[3]) < 3) continue;
+        if (!a[0] || a[0] & (a[0] - 1) || a[1] < 1 || a[1] > 4 || !a[2] || a[2] % a[0] || a[2] > in->max_invocations ||
+            a[3] > 8) {
+            st = h_err(err, HEARTH_ERR_ARG, "webgpu: %s=%s: want TU (a power of two), RPT (1..4), WG (a "
+                       "multiple of TU, at most %u)[, UNR (1..8)]", roles[r], v, in->max_invocations);
+            goto fail;
+        }
+        for (int l = 0; l < hp->n_layer; l++) {
+            gw_layer *G = &g->layers[l];
+            gw_tensor *ts[3] = {r == 0 ? &G->qkv[0] : r == 1 ? &G->wo : r == 2 ? &G->gu[0] : &G->down,
+                                r == 0 ? &G->qkv[1] : r == 2 ? &G->gu[1] : NULL, r == 0 ? &G->qkv[2] : NULL};
+            for (int i = 0; i < 3; i++)
+                if (ts[i]) memcpy(ts[i]->shape, a, sizeof a);
+        }
+    }
 
     /* Small F32 vectors. */
     small_plan sp = {0, pl.align};

@@ -29,6 +29,7 @@ typedef struct gw_tensor {
     uint32_t words; /* u32 per row */
     int n_pieces;
     gw_piece p[GW_MAX_PIECES];
+    uint32_t shape[4]; /* decode matvec shape set by HEARTH_GPU_SHAPE_<ROLE> = TU,RPT,WG[,UNR] (0: chosen) */
 } gw_tensor;
 
 /* An F32 vector (norm weights, biases) inside the model's small-tensor buffer. */
@@ -48,7 +49,7 @@ typedef struct gw_layer {
 } gw_layer;
 
 typedef struct gw_kernel_entry {
-    char key[200];
+    char key[320];
     gpu_kernel *k;
 } gw_kernel_entry;
 
@@ -74,6 +75,8 @@ typedef struct gw_model {
     int qit;              /* HEARTH_GPU_QIT: matvec_q quantizes x by subgroups up to this many passes */
     int xq;               /* HEARTH_GPU_XQ=0: no decode q-streams (every matvec quantizes its x) */
     int unr;              /* HEARTH_GPU_UNR: matvec_q units per lane per loop step */
+    int big;              /* HEARTH_GPU_BIG=0: no 1024-thread decode matvecs for rows of >= 4096 */
+    int qpar;             /* HEARTH_GPU_QPAR=0: matvec_q's output q-stream by one thread per unit */
     int hpw;              /* HEARTH_GPU_HPW: query heads per attn_decode workgroup (1; 0: a whole GQA group) */
 } gw_model;
 

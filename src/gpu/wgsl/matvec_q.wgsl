@@ -60,6 +60,7 @@ override XQIN: bool = false; // x as a q-stream in XQ (no prologue)
 override QOUT: bool = false; // outputs also as a q-stream in YQ
 override QNORM: bool = false;// ... multiplied by G
 override UNR: u32 = 1u;      // units per lane per loop step (loads issued together)
+override QPAR: bool = true;  // with sg_on and SGMIN >= 32: the output q-stream one lane per value
 override NU: u32 = N / 32u;
 override NOUT: u32 = select(RPT, 1u, EPI == 2u);  // outputs per row set
 override ROWS_WG: u32 = (WG / TU) * NOUT;          // outputs per workgroup
@@ -267,13 +268,46 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         }
         workgroupBarrier();
         let n_out = select(P.n_rows, P.n_sets, EPI == 2u);
-        let o = (wid.x + wid.y * P.gx) * ROWS_WG + 32u * tid;
-        if (tid < ROWS_WG / 32u && o < n_out) {
-            let u = qs_unit(32u * tid);
-            let ub = ((P.y_off + o) / 32u) * 3u;
-            YQ[ub] = u.lo;
-            YQ[ub + 1u] = u.hi;
-            YQ[ub + 2u] = bitcast<vec4<u32>>(u.m);
+        // (`&`: written with `&&`, this condition hit an internal assertion in the override
+        // substitution of Dawn's Tint, bun-webgpu 0.1.7)
+        if (SG && (QPAR & (SGMIN >= 32u))) {
+            // one lane per output, the 32 of a unit in one subgroup: the unit's reductions by
+            // shuffles (the same values as qs_unit; the sum of squares in another order)
+            let e = tid % 32u;
+            let o = (wid.x + wid.y * P.gx) * ROWS_WG + tid - e;
+            if (tid < ROWS_WG && o < n_out) {
+                let t = tv[tid];
+                let y = yv[tid];
+                var amax = abs(t);
+                var ss = y * y;
+                for (var m = 16u; m > 0u; m >>= 1u) {
+                    amax = max(amax, sg_xor(amax, m));
+                    ss += sg_xor(ss, m);
+                }
+                var id = 0.0;
+                if (amax != 0.0) { id = 127.0 / amax; }
+                let q = i32(round(t * id));
+                var sum = f32(q);
+                var w = (u32(q) & 0xFFu) << (8u * (e % 4u));
+                for (var m = 16u; m > 0u; m >>= 1u) { sum += sg_xor(sum, m); }
+                w |= sg_xor_u(w, 1u);
+                w |= sg_xor_u(w, 2u);
+                let ub = ((P.y_off + o) / 32u) * 3u;
+                if (e % 4u == 0u) { YQ[ub + e / 16u][(e / 4u) % 4u] = w; }
+                if (e == 0u) {
+                    let d = amax / 127.0;
+                    YQ[ub + 2u] = bitcast<vec4<u32>>(vec4<f32>(d, d * sum, ss, 0.0));
+                }
+            }
+        } else {
+            let o = (wid.x + wid.y * P.gx) * ROWS_WG + 32u * tid;
+            if (tid < ROWS_WG / 32u && o < n_out) {
+                let u = qs_unit(32u * tid);
+                let ub = ((P.y_off + o) / 32u) * 3u;
+                YQ[ub] = u.lo;
+                YQ[ub + 1u] = u.hi;
+                YQ[ub + 2u] = bitcast<vec4<u32>>(u.m);
+            }
         }
     }
 }

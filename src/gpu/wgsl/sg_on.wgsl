@@ -4,3 +4,4 @@ enable subgroups;
 diagnostic(off, subgroup_uniformity);
 const SG: bool = true;
 fn sg_xor(v: f32, m: u32) -> f32 { return subgroupShuffleXor(v, m); }
+fn sg_xor_u(v: u32, m: u32) -> u32 { return subgroupShuffleXor(v, m); }
