@@ -448,7 +448,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         S->att_hpw = g->hpw > 0 && grp % (uint32_t)g->hpw == 0 ? (uint32_t)g->hpw : grp;
         gpu_const dec_c[] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"NEOX", hp->rope_neox},
                              {"NORM", m->layers[0].q_norm.present}, {"KV_F16", S->kv_f16}, {"WG", att_wg},
-                             {"HPW", S->att_hpw}, {"QS", S->att_qs}};
+                             {"HPW", S->att_hpw}, {"QS", S->att_qs}, {"KB", (double)g->att_kb}};
         gpu_const red_c[] = {{"HD", (double)hd}, {"WG", 128}, {"QS", S->att_qs}};
         gpu_const pre_c[7] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"KV_F16", S->kv_f16}};
         int att_tiles = gw_attn_prefill_tiles((uint32_t)hd, in->max_workgroup_storage, &pre_c[4]);
@@ -463,7 +463,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         gpu_const emb_c[] = {{"N", (double)E}};
         if ((st = gw_kernel(g, gpu_pack_module(g->tok_embd.type), "get_rows", emb_c, 1, &S->k_emb, err)) ||
             (st = gw_kernel(g, NULL, "rope_store", rope_c, 6, &S->k_rope, err)) ||
-            (st = gw_kernel(g, "qs_unit,qs_out", "attn_decode", dec_c, 9, &S->k_att_dec, err)) ||
+            (st = gw_kernel(g, "qs_unit,qs_out", "attn_decode", dec_c, 10, &S->k_att_dec, err)) ||
             (st = gw_kernel(g, "qs_unit,qs_out", "attn_reduce", red_c, 3, &S->k_att_red, err)) ||
             (st = gw_kernel(g, NULL, "attn_prefill", pre_c, 7, &S->k_att_pre, err)) ||
             (st = gw_kernel(g, NULL, "rmsnorm", rms_c, 1, &S->k_rms, err)) ||

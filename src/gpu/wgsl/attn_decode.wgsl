@@ -41,6 +41,7 @@ override NEOX: bool = false;
 override NORM: bool = false;
 override KV_F16: bool = false;
 override QS: bool = false;        // also write the output as a q-stream (one chunk)
+override KB: u32 = 8u;            // k row words loaded together in the score pass (1..16)
 override WG: u32 = 128u;          // = positions per chunk; >= HD / 4
 override G: u32 = NH / NKV;       // query heads per KV head (<= 16)
 override HPW: u32 = G;            // query heads per workgroup (divides G)
@@ -84,9 +85,14 @@ fn rope_pair(i: u32) -> vec2<u32> {
 
 // Cache values [8 w, 8 w + 8) (f16) or [4 w, 4 w + 4) (f32) of a row starting at value base.
 fn cload(v: bool, base: u32, w: u32) -> array<f32, 8> {
-    var r: array<f32, 8>;
     var x: vec4<u32>;
     if (v) { x = VC[base / DPW + w]; } else { x = KC[base / DPW + w]; }
+    return cunpack(x);
+}
+
+// The DPW cache values in one vec4<u32>.
+fn cunpack(x: vec4<u32>) -> array<f32, 8> {
+    var r: array<f32, 8>;
     if (KV_F16) {
         let a = unpack2x16float(x.x); let b = unpack2x16float(x.y);
         let c = unpack2x16float(x.z); let d = unpack2x16float(x.w);
@@ -183,11 +189,28 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     if (tid < n) {
         var sc: array<f32, 16>;
         for (var gi = 0u; gi < HPW; gi++) { sc[gi] = 0.0; }
-        for (var w = 0u; w < HD / DPW; w++) {
-            let k = kv_vals(false, p0, tid, g, w);
-            for (var gi = 0u; gi < HPW; gi++) {
-                let o = gi * HD + w * DPW;
-                for (var e = 0u; e < DPW; e++) { sc[gi] += k[e] * q[o + e]; }
+        // KB words of the row loaded before any is used: the loads are in flight together (one
+        // at a time, the H100 took 16 instead of 12.5 us per layer on 8B; docs/BENCHMARKS.md)
+        let own = p0 + tid == pos;
+        let kb = (g * P.n_ctx + p0 + tid) * HD / DPW;
+        for (var w0 = 0u; w0 < HD / DPW; w0 += KB) {
+            var xw: array<vec4<u32>, 16>; // KB <= 16
+            if (!own) {
+                for (var b = 0u; b < KB; b++) {
+                    if (w0 + b < HD / DPW) { xw[b] = KC[kb + w0 + b]; }
+                }
+            }
+            for (var b = 0u; b < KB; b++) {
+                let w = w0 + b;
+                if (w >= HD / DPW) { break; }
+                var k = cunpack(xw[b]);
+                if (own) {
+                    for (var e = 0u; e < DPW; e++) { k[e] = kv[w * DPW + e]; }
+                }
+                for (var gi = 0u; gi < HPW; gi++) {
+                    let o = gi * HD + w * DPW;
+                    for (var e = 0u; e < DPW; e++) { sc[gi] += k[e] * q[o + e]; }
+                }
             }
         }
         for (var gi = 0u; gi < HPW; gi++) { s[gi * WG + tid] = sc[gi]; }
