@@ -345,6 +345,7 @@ static void test_matvec_qstream(void) {
         /* the shape for rows of >= 4096 (gpu_forward.c mv_shape): 1024 threads, 32 lanes per row */
         {1, 32, 1, 0, 0, 1, sg32, 1, 2, 1, 1024}, /* down */
         {1, 32, 1, 1, 1, 0, sg32, 1, 0, 1, 1024}, /* Q/K/V */
+        {1, 32, 1, 1, 0, 1, sg32, 0, 0, 1, 1024}, /* a K-quant product: RMSNorm + quantization prologue */
     };
     int t_i = 0;
     for (size_t ti = 0; ti < H_ARRAY_LEN(all_types); ti++) {
