@@ -33,7 +33,7 @@ typedef struct gs_layer {
     gpu_buffer *kc, *vc;
     gs_prod mv_qkv[3], mv_wo, mv_gu[2], mv_down;   /* decode */
     gs_prod mm_qkv[3], mm_wo, mm_gu[2], mm_down;   /* prefill */
-    gpu_bindings *rope, *att_dec, *att_pre;
+    gpu_bindings *rope, *att_dec, *att_dec_l, *att_pre;
     gpu_bindings *rms_attn, *rms_ffn;
 } gs_layer;
 
@@ -57,6 +57,8 @@ typedef struct gs_state {
     gpu_bindings *att_red, *rms_out, *swiglu, *argmax_part, *argmax_fin, *penalize, *sample;
     gpu_kernel *k_emb, *k_rope, *k_att_dec, *k_att_red, *k_att_pre, *k_rms, *k_swiglu, *k_am_part, *k_am_fin;
     gpu_kernel *k_pen, *k_sample;
+    gpu_kernel *k_att_dec_l; /* attn_decode in chunks of att_long positions (contexts past ATT_CHUNK) */
+    uint32_t att_long;       /* 0: ATT_CHUNK throughout */
     int log_valid;   /* the logits buffer holds the logits after the session's last token */
     uint32_t att_hpw;/* query heads per attn_decode workgroup */
     int att_qs;      /* decode attention also writes its output as a q-stream, at att_qs_off of att */
@@ -450,6 +452,24 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
                              {"NORM", m->layers[0].q_norm.present}, {"KV_F16", S->kv_f16}, {"WG", att_wg},
                              {"HPW", S->att_hpw}, {"QS", S->att_qs}, {"KB", (double)g->att_kb}};
         gpu_const red_c[] = {{"HD", (double)hd}, {"WG", 128}, {"QS", S->att_qs}};
+        /* Past ATT_CHUNK positions, chunks of up to HEARTH_GPU_ATTL (512) positions, one thread
+         * each, where the workgroup size and memory allow: up to that many positions one
+         * workgroup per query head holds the whole context and no attn_reduce dispatch follows
+         * (H100, 8B Q4_0 at position 512: docs/BENCHMARKS.md). Workgroup memory of attn_decode
+         * (floats): q HPW*HD, kv + vv + ov 3*HD, s HPW*WG, red WG, acc (WG / (HD / DPW)) * HD,
+         * hstat 32. */
+        S->att_long = 0;
+        for (uint32_t wl = (uint32_t)H_MAX(g->att_long, 0); wl > ATT_CHUNK; wl /= 2) {
+            uint64_t dpw = S->kv_f16 ? 8 : 4, hpw = S->att_hpw;
+            uint64_t floats = hpw * hd + 3 * hd + hpw * wl + wl + (wl / (hd / dpw)) * hd + 32;
+            if (wl <= in->max_invocations && floats * 4 <= in->max_workgroup_storage && (wl & (wl - 1)) == 0) {
+                S->att_long = wl;
+                break;
+            }
+        }
+        gpu_const decl_c[10];
+        memcpy(decl_c, dec_c, sizeof decl_c);
+        decl_c[6].value = S->att_long;
         gpu_const pre_c[7] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"KV_F16", S->kv_f16}};
         int att_tiles = gw_attn_prefill_tiles((uint32_t)hd, in->max_workgroup_storage, &pre_c[4]);
         gpu_const rms_c[] = {{"N", (double)E}};
@@ -465,6 +485,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
             (st = gw_kernel(g, NULL, "rope_store", rope_c, 6, &S->k_rope, err)) ||
             (st = gw_kernel(g, "qs_unit,qs_out", "attn_decode", dec_c, 10, &S->k_att_dec, err)) ||
             (st = gw_kernel(g, "qs_unit,qs_out", "attn_reduce", red_c, 3, &S->k_att_red, err)) ||
+            (S->att_long && (st = gw_kernel(g, "qs_unit,qs_out", "attn_decode", decl_c, 10, &S->k_att_dec_l, err))) ||
             (st = gw_kernel(g, NULL, "attn_prefill", pre_c, 7, &S->k_att_pre, err)) ||
             (st = gw_kernel(g, NULL, "rmsnorm", rms_c, 1, &S->k_rms, err)) ||
             (st = gw_kernel(g, NULL, "swiglu", NULL, 0, &S->k_swiglu, err)) ||
@@ -578,6 +599,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
         gpu_bind nb2[3] = {{S->x, 0, 0}, {g->small, G->ffn_norm.off, G->ffn_norm.bytes}, {S->xn, 0, 0}};
         if ((st = gpu_bindings_create(S->d, S->k_rope, rb, 7, &L->rope, err)) ||
             (st = gpu_bindings_create(S->d, S->k_att_dec, db, 8, &L->att_dec, err)) ||
+            (S->att_long && (st = gpu_bindings_create(S->d, S->k_att_dec_l, db, 8, &L->att_dec_l, err))) ||
             (st = gpu_bindings_create(S->d, S->k_att_pre, pb, 4, &L->att_pre, err)) ||
             (st = gpu_bindings_create(S->d, S->k_rms, nb1, 3, &L->rms_attn, err)) ||
             (st = gpu_bindings_create(S->d, S->k_rms, nb2, 3, &L->rms_ffn, err)))
@@ -626,6 +648,7 @@ void webgpu_session_free(hearth_session *s) {
             free_prod(&L->mv_wo), free_prod(&L->mm_wo), free_prod(&L->mv_down), free_prod(&L->mm_down);
             for (int i = 0; i < 2; i++) free_prod(&L->mv_gu[i]), free_prod(&L->mm_gu[i]);
             gpu_bindings_free(L->rope), gpu_bindings_free(L->att_dec), gpu_bindings_free(L->att_pre);
+            gpu_bindings_free(L->att_dec_l);
             gpu_bindings_free(L->rms_attn), gpu_bindings_free(L->rms_ffn);
             gpu_buffer_free(L->kc), gpu_buffer_free(L->vc);
         }
@@ -647,12 +670,21 @@ void webgpu_session_free(hearth_session *s) {
 
 /* ---- forward ------------------------------------------------------------------------------- */
 
-static void record_attn_decode(gs_state *S, gs_layer *L, const model_hparams *hp, int pos, uint32_t n_chunks) {
+/* Decode attention of the token at pos (RoPE and its KV store inside): chunks of ATT_CHUNK
+ * positions while the context fits one, then of att_long; the chunks' partial results combined
+ * by attn_reduce. */
+static void record_attention(gs_state *S, gs_layer *L, const model_hparams *hp, int pos) {
+    int lng = S->att_long && (uint32_t)pos >= ATT_CHUNK;
+    uint32_t chunk = lng ? S->att_long : ATT_CHUNK, n_chunks = ((uint32_t)pos + chunk) / chunk;
     uint32_t prm[8] = {(uint32_t)pos, (uint32_t)S->n_ctx, n_chunks, 0, 0, (uint32_t)(S->att_qs_off / 4), 0, 0};
     memcpy(&prm[3], &S->att_scale, 4);
     memcpy(&prm[4], &S->eps, 4);
-    gpu_dispatch(S->d, S->k_att_dec, L->att_dec, prm, sizeof prm, n_chunks,
+    gpu_dispatch(S->d, lng ? S->k_att_dec_l : S->k_att_dec, lng ? L->att_dec_l : L->att_dec, prm, sizeof prm, n_chunks,
                  (uint32_t)hp->n_head_kv * (uint32_t)(hp->n_head / hp->n_head_kv) / S->att_hpw, 1);
+    if (n_chunks > 1) {
+        uint32_t prm2[4] = {n_chunks, (uint32_t)(S->att_qs_off / 4), 0, 0};
+        gpu_dispatch(S->d, S->k_att_red, S->att_red, prm2, sizeof prm2, (uint32_t)hp->n_head, 1, 1);
+    }
 }
 
 /* Dispatches shared by the forward pass and the prefill profile. */
@@ -712,12 +744,7 @@ static void record_forward(hearth_session *s, int n, int pos, int tok_slot, int 
         if (n == 1) {
             for (int i = 0; i < nq; i++) run_mv(S, &L->mv_qkv[i], 0);
             /* RoPE and the KV store of this token happen inside attn_decode */
-            uint32_t n_chunks = ((uint32_t)pos + ATT_CHUNK) / ATT_CHUNK;
-            record_attn_decode(S, L, hp, pos, n_chunks);
-            if (n_chunks > 1) {
-                uint32_t prm2[4] = {n_chunks, (uint32_t)(S->att_qs_off / 4), 0, 0};
-                gpu_dispatch(S->d, S->k_att_red, S->att_red, prm2, sizeof prm2, (uint32_t)hp->n_head, 1, 1);
-            }
+            record_attention(S, L, hp, pos);
             run_mv(S, &L->mv_wo, 0);
             for (int i = 0; i < ng; i++) run_mv(S, &L->mv_gu[i], 0);
             if (!G->gu_fused) record_swiglu(S, F, 1);
@@ -998,12 +1025,8 @@ int webgpu_profile_decode(hearth_session *s, int reps, webgpu_profile *out, hear
                 case 2:
                     break; /* folded into attention */
                 case 3: {
-                    uint32_t n_pos = (uint32_t)pos + 1, n_chunks = (n_pos + ATT_CHUNK - 1) / ATT_CHUNK;
-                    record_attn_decode(S, L, hp, pos, n_chunks);
-                    if (n_chunks > 1) {
-                        uint32_t prm2[4] = {n_chunks, (uint32_t)(S->att_qs_off / 4), 0, 0};
-                        gpu_dispatch(S->d, S->k_att_red, S->att_red, prm2, sizeof prm2, (uint32_t)hp->n_head, 1, 1);
-                    }
+                    uint32_t n_pos = (uint32_t)pos + 1;
+                    record_attention(S, L, hp, pos);
                     if (r == 0) bytes += 2ull * n_pos * (uint64_t)hp->n_head_kv * (uint64_t)hp->head_dim * (S->kv_f16 ? 2 : 4);
                     break;
                 }

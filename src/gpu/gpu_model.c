@@ -300,6 +300,7 @@ int webgpu_model_init(hearth_model *m, hearth_error *err) {
     g->hpw = env_int("HEARTH_GPU_HPW", 1);
     g->qpar = env_int("HEARTH_GPU_QPAR", 1);
     g->big = env_int("HEARTH_GPU_BIG", 1);
+    g->att_long = env_int("HEARTH_GPU_ATTL", 512);
     g->att_kb = H_MAX(1, H_MIN(env_int("HEARTH_GPU_ATTKB", 8), 16));
     g->mmq_tm = env_int("HEARTH_GPU_MMQ_TM", 0);
     g->mmq_tn = env_int("HEARTH_GPU_MMQ_TN", 0);
