@@ -57,8 +57,8 @@ typedef struct gs_state {
     gpu_bindings *att_red, *rms_out, *swiglu, *argmax_part, *argmax_fin, *penalize, *sample;
     gpu_kernel *k_emb, *k_rope, *k_att_dec, *k_att_red, *k_att_pre, *k_rms, *k_swiglu, *k_am_part, *k_am_fin;
     gpu_kernel *k_pen, *k_sample;
-    gpu_kernel *k_att_dec_l; /* attn_decode in chunks of att_long positions (contexts past ATT_CHUNK) */
-    uint32_t att_long;       /* 0: ATT_CHUNK throughout */
+    gpu_kernel *k_att_dec_l; /* attn_decode in one chunk of att_long positions (contexts of ATT_CHUNK to att_long) */
+    uint32_t att_long;       /* 0: chunks of ATT_CHUNK throughout */
     int log_valid;   /* the logits buffer holds the logits after the session's last token */
     uint32_t att_hpw;/* query heads per attn_decode workgroup */
     int att_qs;      /* decode attention also writes its output as a q-stream, at att_qs_off of att */
@@ -452,10 +452,10 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
                              {"NORM", m->layers[0].q_norm.present}, {"KV_F16", S->kv_f16}, {"WG", att_wg},
                              {"HPW", S->att_hpw}, {"QS", S->att_qs}, {"KB", (double)g->att_kb}};
         gpu_const red_c[] = {{"HD", (double)hd}, {"WG", 128}, {"QS", S->att_qs}};
-        /* Past ATT_CHUNK positions, chunks of up to HEARTH_GPU_ATTL (512) positions, one thread
-         * each, where the workgroup size and memory allow: up to that many positions one
+        /* Contexts of ATT_CHUNK to HEARTH_GPU_ATTL (512) positions: one chunk of up to that
+         * many positions, one thread each, where the workgroup size and memory allow, so one
          * workgroup per query head holds the whole context and no attn_reduce dispatch follows
-         * (H100, 8B Q4_0 at position 512: docs/BENCHMARKS.md). Workgroup memory of attn_decode
+         * (H100, 8B Q4_0 at position 400: docs/BENCHMARKS.md). Workgroup memory of attn_decode
          * (floats): q HPW*HD, kv + vv + ov 3*HD, s HPW*WG, red WG, acc (WG / (HD / DPW)) * HD,
          * hstat 32. */
         S->att_long = 0;
@@ -670,11 +670,12 @@ void webgpu_session_free(hearth_session *s) {
 
 /* ---- forward ------------------------------------------------------------------------------- */
 
-/* Decode attention of the token at pos (RoPE and its KV store inside): chunks of ATT_CHUNK
- * positions while the context fits one, then of att_long; the chunks' partial results combined
- * by attn_reduce. */
+/* Decode attention of the token at pos (RoPE and its KV store inside): one chunk of ATT_CHUNK
+ * positions, or of att_long while the context fits one; past that, chunks of ATT_CHUNK whose
+ * partial results attn_reduce combines (one 512-position chunk per head was slower than four of
+ * 128 there: H100, 8B at position 512, docs/BENCHMARKS.md). */
 static void record_attention(gs_state *S, gs_layer *L, const model_hparams *hp, int pos) {
-    int lng = S->att_long && (uint32_t)pos >= ATT_CHUNK;
+    int lng = S->att_long && (uint32_t)pos >= ATT_CHUNK && (uint32_t)pos < S->att_long;
     uint32_t chunk = lng ? S->att_long : ATT_CHUNK, n_chunks = ((uint32_t)pos + chunk) / chunk;
     uint32_t prm[8] = {(uint32_t)pos, (uint32_t)S->n_ctx, n_chunks, 0, 0, (uint32_t)(S->att_qs_off / 4), 0, 0};
     memcpy(&prm[3], &S->att_scale, 4);
