@@ -75,14 +75,20 @@ static uint32_t pow2_floor(uint32_t v) {
 
 /* ---- product setup ------------------------------------------------------------------------- */
 
-/* Whether the decode matvec over t takes the integer path (matvec_q). */
+/* Workgroup memory of matvec_q for rows of n, wg threads, nv values reduced per thread and
+ * outs outputs staged (xs, xd, red, yv + tv). */
+static uint64_t mvq_smem(uint64_t n, uint64_t wg, uint64_t nv, uint64_t outs) {
+    return n + n / 4 + wg * nv * 4 + outs * 2 * 4;
+}
+
+/* Whether the decode matvec over t takes the integer path (matvec_q): an upper bound of its
+ * workgroup memory for up to 512 threads fits. */
 static int mv_int_path(gs_state *S, const gw_tensor *t) {
     const gw_model *g = S->g;
     uint32_t n = (uint32_t)t->n;
     uint64_t wg_max = g->wg_override ? (uint64_t)g->wg_override : 512;
-    uint64_t smem_q = (uint64_t)n + (uint64_t)n / 4 + wg_max * 5 * 4 + wg_max * 4 * 4; /* xs, xd, red, yv */
     return gpu_pack_has_int(t->type) && !g->force_f32 && n % 32 == 0 &&
-           smem_q <= gpu_device_info(S->d)->max_workgroup_storage;
+           mvq_smem(n, wg_max, 5, 2 * wg_max) <= gpu_device_info(S->d)->max_workgroup_storage;
 }
 
 /* Shape of a decode matvec (swept on an H100, docs/GPU.md): 16 threads per row set, 2 rows per
@@ -113,8 +119,7 @@ static void mv_shape(gs_state *S, const gw_tensor *t, uint32_t epi, int int_path
      * measured the same either way, the output product (128256 rows) 35% slower: they keep the
      * shape above. HEARTH_GPU_BIG=0: not. */
     if (int_path && n >= 4096 && t->rows <= 16384 && epi != 2 && g->big && in->max_invocations >= 1024 &&
-        !g->wg_override && !g->tu_override && !g->rpt_override &&
-        (uint64_t)n + n / 4 + 1024 * 2 * 4 + 64 * 4 <= in->max_workgroup_storage) /* xs, xd, red, yv + tv */
+        !g->wg_override && !g->tu_override && !g->rpt_override && mvq_smem(n, 1024, 2, 32) <= in->max_workgroup_storage)
         wg = 1024, tu = 32, rpt = 1;
     if (wg < tu) wg = tu;
     /* Enough workgroups to keep the device busy: matrices with few rows (7B's attention output
@@ -459,7 +464,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
          * (floats): q HPW*HD, kv + vv + ov 3*HD, s HPW*WG, red WG, acc (WG / (HD / DPW)) * HD,
          * hstat 32. */
         S->att_long = 0;
-        for (uint32_t wl = (uint32_t)H_MAX(g->att_long, 0); wl > ATT_CHUNK; wl /= 2) {
+        for (uint32_t wl = S->n_ctx > ATT_CHUNK ? (uint32_t)H_MAX(g->att_long, 0) : 0; wl > ATT_CHUNK; wl /= 2) {
             uint64_t dpw = S->kv_f16 ? 8 : 4, hpw = S->att_hpw;
             uint64_t floats = hpw * hd + 3 * hd + hpw * wl + wl + (wl / (hd / dpw)) * hd + 32;
             if (wl <= in->max_invocations && floats * 4 <= in->max_workgroup_storage && (wl & (wl - 1)) == 0) {
@@ -467,9 +472,9 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
                 break;
             }
         }
-        gpu_const decl_c[10];
-        memcpy(decl_c, dec_c, sizeof decl_c);
-        decl_c[6].value = S->att_long;
+        gpu_const decl_c[H_ARRAY_LEN(dec_c)];
+        for (size_t i = 0; i < H_ARRAY_LEN(dec_c); i++)
+            decl_c[i] = (gpu_const){dec_c[i].name, strcmp(dec_c[i].name, "WG") ? dec_c[i].value : S->att_long};
         gpu_const pre_c[7] = {{"HD", (double)hd}, {"NH", hp->n_head}, {"NKV", hp->n_head_kv}, {"KV_F16", S->kv_f16}};
         int att_tiles = gw_attn_prefill_tiles((uint32_t)hd, in->max_workgroup_storage, &pre_c[4]);
         gpu_const rms_c[] = {{"N", (double)E}};
@@ -485,7 +490,7 @@ int webgpu_session_init(hearth_session *s, hearth_error *err) {
             (st = gw_kernel(g, NULL, "rope_store", rope_c, 6, &S->k_rope, err)) ||
             (st = gw_kernel(g, "qs_unit,qs_out", "attn_decode", dec_c, 10, &S->k_att_dec, err)) ||
             (st = gw_kernel(g, "qs_unit,qs_out", "attn_reduce", red_c, 3, &S->k_att_red, err)) ||
-            (S->att_long && (st = gw_kernel(g, "qs_unit,qs_out", "attn_decode", decl_c, 10, &S->k_att_dec_l, err))) ||
+            (S->att_long && (st = gw_kernel(g, "qs_unit,qs_out", "attn_decode", decl_c, (int)H_ARRAY_LEN(decl_c), &S->k_att_dec_l, err))) ||
             (st = gw_kernel(g, NULL, "attn_prefill", pre_c, 7, &S->k_att_pre, err)) ||
             (st = gw_kernel(g, NULL, "rmsnorm", rms_c, 1, &S->k_rms, err)) ||
             (st = gw_kernel(g, NULL, "swiglu", NULL, 0, &S->k_swiglu, err)) ||

@@ -8,6 +8,7 @@
 #include "gpu/wgsl.h"
 #include "quant.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -336,27 +337,29 @@ int webgpu_model_init(hearth_model *m, hearth_error *err) {
     /* HEARTH_GPU_SHAPE_QKV / _WO / _GU / _DOWN = TU,RPT,WG[,UNR]: one product's decode matvec
      * shape (comparisons on a card; docs/GPU.md). A shape whose workgroups cannot own whole
      * q-stream units makes that product's neighbours quantize x themselves. */
-    static const char *const roles[4] = {"HEARTH_GPU_SHAPE_QKV", "HEARTH_GPU_SHAPE_WO", "HEARTH_GPU_SHAPE_GU",
-                                         "HEARTH_GPU_SHAPE_DOWN"};
+    static const struct {
+        const char *env;
+        size_t off; /* of the role's first tensor in gw_layer */
+        int n;
+    } roles[4] = {{"HEARTH_GPU_SHAPE_QKV", offsetof(gw_layer, qkv), 3},
+                  {"HEARTH_GPU_SHAPE_WO", offsetof(gw_layer, wo), 1},
+                  {"HEARTH_GPU_SHAPE_GU", offsetof(gw_layer, gu), 2},
+                  {"HEARTH_GPU_SHAPE_DOWN", offsetof(gw_layer, down), 1}};
     for (int r = 0; r < 4; r++) {
-        const char *v = getenv(roles[r]);
+        const char *v = getenv(roles[r].env);
         unsigned a[4] = {0, 0, 0, 0};
         if (!v || sscanf(v, "%u,%u,%u,%u", &a[0], &a[1], &a[2], &a[3]) < 3) continue;
         if (!a[0] || a[0] & (a[0] - 1) || a[1] < 1 || a[1] > 4 || !a[2] || a[2] % a[0] || a[2] > in->max_invocations ||
             a[3] > 8) {
             st = h_err(err, HEARTH_ERR_ARG, "webgpu: %s=%s: want TU (a power of two), RPT (1..4), WG (a "
-                       "multiple of TU, at most %u)[, UNR (1..8)]", roles[r], v, in->max_invocations);
+                       "multiple of TU, at most %u)[, UNR (1..8)]", roles[r].env, v, in->max_invocations);
             goto fail;
         }
         for (int l = 0; l < hp->n_layer; l++) {
-            gw_layer *G = &g->layers[l];
-            gw_tensor *ts[3] = {r == 0 ? &G->qkv[0] : r == 1 ? &G->wo : r == 2 ? &G->gu[0] : &G->down,
-                                r == 0 ? &G->qkv[1] : r == 2 ? &G->gu[1] : NULL, r == 0 ? &G->qkv[2] : NULL};
-            for (int i = 0; i < 3; i++)
-                if (ts[i]) memcpy(ts[i]->shape, a, sizeof a);
+            gw_tensor *t = (gw_tensor *)((char *)&g->layers[l] + roles[r].off);
+            for (int i = 0; i < roles[r].n; i++) memcpy(t[i].shape, a, sizeof a);
         }
     }
-
     /* Small F32 vectors. */
     small_plan sp = {0, pl.align};
     int E = hp->n_embd, hd = hp->head_dim;

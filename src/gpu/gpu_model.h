@@ -76,7 +76,7 @@ typedef struct gw_model {
     int xq;               /* HEARTH_GPU_XQ=0: no decode q-streams (every matvec quantizes its x) */
     int unr;              /* HEARTH_GPU_UNR: matvec_q units per lane per loop step */
     int att_kb;           /* HEARTH_GPU_ATTKB: k row words attn_decode loads together (1..16, default 8) */
-    int att_long;         /* HEARTH_GPU_ATTL: attn_decode chunk past 128 positions (default 512; 0: 128) */
+    int att_long;         /* HEARTH_GPU_ATTL: contexts of 129..N positions in one attn_decode chunk (512; 0: off) */
     int big;              /* HEARTH_GPU_BIG=0: no 1024-thread decode matvecs for rows of >= 4096 */
     int qpar;             /* HEARTH_GPU_QPAR=0: matvec_q's output q-stream by one thread per unit */
     int hpw;              /* HEARTH_GPU_HPW: query heads per attn_decode workgroup (1; 0: a whole GQA group) */

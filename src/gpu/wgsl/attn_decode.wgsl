@@ -83,13 +83,6 @@ fn rope_pair(i: u32) -> vec2<u32> {
     return vec2<u32>(2u * i, 2u * i + 1u);
 }
 
-// Cache values [8 w, 8 w + 8) (f16) or [4 w, 4 w + 4) (f32) of a row starting at value base.
-fn cload(v: bool, base: u32, w: u32) -> array<f32, 8> {
-    var x: vec4<u32>;
-    if (v) { x = VC[base / DPW + w]; } else { x = KC[base / DPW + w]; }
-    return cunpack(x);
-}
-
 // The DPW cache values in one vec4<u32>.
 fn cunpack(x: vec4<u32>) -> array<f32, 8> {
     var r: array<f32, 8>;
@@ -110,17 +103,15 @@ fn cround(x: f32) -> f32 {
     return x;
 }
 
-// Values [DPW w, DPW w + DPW) of the K (v false) or V row of position p0 + j: the new token's
-// from workgroup memory, the others' from the cache.
-fn kv_vals(v: bool, p0: u32, j: u32, g: u32, w: u32) -> array<f32, 8> {
+// Values [DPW w, DPW w + DPW) of the V row of position p0 + j: the new token's from workgroup
+// memory, the others' from the cache. (The score pass reads its k rows itself, in batches.)
+fn v_vals(p0: u32, j: u32, g: u32, w: u32) -> array<f32, 8> {
     if (p0 + j == P.pos) {
         var r: array<f32, 8>;
-        for (var e = 0u; e < DPW; e++) {
-            if (v) { r[e] = vv[w * DPW + e]; } else { r[e] = kv[w * DPW + e]; }
-        }
+        for (var e = 0u; e < DPW; e++) { r[e] = vv[w * DPW + e]; }
         return r;
     }
-    return cload(v, (g * P.n_ctx + p0 + j) * HD, w);
+    return cunpack(VC[(g * P.n_ctx + p0 + j) * HD / DPW + w]);
 }
 
 @compute @workgroup_size(WG)
@@ -247,7 +238,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         for (var e = 0u; e < DPW; e++) { a[e] = 0.0; }
         if (pg < NPG) {
             for (var j = pg; j < n; j += NPG) {
-                let v = kv_vals(true, p0, j, g, w);
+                let v = v_vals(p0, j, g, w);
                 let pj = s[gi * WG + j];
                 for (var e = 0u; e < DPW; e++) { a[e] += pj * v[e]; }
             }
